@@ -1,0 +1,488 @@
+"""The engine: `Value`, the table of operations, and the backward pass.
+
+Every operation is one row of `OPS`: how its result is computed from the
+operands' data and what its local derivative is with respect to each operand.
+The methods of `Value` are made from those rows when this module is imported,
+so adding an operation is adding a row. The same rows give the derivatives as
+Values for higher-order gradients (`grad(..., create_graph=True)`) and the
+straight-line code of `autograd.compile`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from math import cos, exp, inf, log, nan, pow, sin, sqrt, tanh  # the formulas' functions on floats
+
+# ---------------------------------------------------------------------------
+# The operation table.
+#
+# In each formula, x and y are the operands' data and out is the result.
+#   name:         (forward,            (d out/dx,               d out/dy))
+OPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "+":          ("x + y",            ("1.0", "1.0")),
+    "-":          ("x - y",            ("1.0", "-1.0")),
+    "*":          ("x * y",            ("y", "x")),
+    "/":          ("x / y",            ("1.0 / y", "-out / y")),
+    "**":         ("pow(x, y)",        ("pow_base_grad(x, y)", "pow_exponent_grad(x, out)")),
+    "neg":        ("-x",               ("-1.0",)),
+    "abs":        ("abs(x)",           ("sign(x)",)),
+    "exp":        ("exp(x)",           ("out",)),
+    "log":        ("log(x)",           ("1.0 / x",)),
+    "sqrt":       ("sqrt(x)",          ("sqrt_grad(out)",)),
+    "tanh":       ("tanh(x)",          ("1.0 - out * out",)),
+    "sigmoid":    ("sigmoid(x)",       ("out * (1.0 - out)",)),
+    "relu":       ("relu(x)",          ("step(x)",)),
+    "leaky_relu": ("leaky_relu(x, y)", ("leaky_step(x, y)", "relu(-x) * -1.0")),
+    "softplus":   ("softplus(x)",      ("sigmoid(x)",)),
+    "sin":        ("sin(x)",           ("cos(x)",)),
+    "cos":        ("cos(x)",           ("-sin(x)",)),
+}
+# Two operations take any number of operands, so they are written out by hand
+# below rather than as rows: "sum" (local derivative 1 for every operand) and
+# "dot", sum(w_i * x_i) + bias (local derivative of w_i is x_i and of x_i is w_i).
+
+# Which Python method each row becomes; binary arithmetic also gets the
+# reflected method (`2 * x` calls `x.__rmul__(2)`).
+METHOD_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__",
+                "**": "__pow__", "neg": "__neg__", "abs": "__abs__"}
+REFLECTED_NAMES = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__",
+                   "/": "__rtruediv__", "**": "__rpow__"}
+
+
+# --- the functions the formulas use, on floats ------------------------------
+
+def sigmoid(x: float) -> float:
+    # Two forms, so that exp never overflows: at x = -1000, exp(-x) would.
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def softplus(x: float) -> float:
+    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), finite for any finite x.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def relu(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
+def step(x: float) -> float:
+    return 1.0 if x > 0.0 else 0.0
+
+
+def leaky_relu(x: float, slope: float) -> float:
+    return x if x > 0.0 else slope * x
+
+
+def leaky_step(x, slope):
+    return 1.0 if x > 0.0 else slope
+
+
+def sign(x) -> float:
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+def sqrt_grad(out):
+    # d sqrt(x)/dx = 1 / (2 sqrt(x)), infinite at 0 (as in PyTorch).
+    return 0.5 / out if out > 0.0 else math.inf
+
+
+def pow_base_grad(x, y):
+    # d x^y/dx = y x^(y-1); at x = 0 with y < 1 that is infinite, not an error.
+    if x == 0.0 and y < 1.0:
+        return 0.0 if y == 0.0 else math.inf
+    return y * pow(x, y - 1.0)
+
+
+def pow_exponent_grad(x, out):
+    # d x^y/dy = x^y log(x): defined for x > 0; 0 at x = 0 and nan for x < 0,
+    # where x^y is not differentiable in y (both as in PyTorch).
+    if x > 0.0:
+        return out * log(x)
+    return 0.0 if x == 0.0 else math.nan
+
+
+
+
+# --- recording the graph ----------------------------------------------------
+
+_grad_enabled = True
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Within this block, operations compute values but record no graph."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside `no_grad()`."""
+    return _grad_enabled
+
+
+def _as_float(data, where: str) -> float:
+    if isinstance(data, bool) or isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"{where} must be a number (int, float or an object with __float__), "
+                        f"got {type(data).__name__}")
+    try:
+        return float(data)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must be a number (int, float or an object with __float__), "
+                        f"got {type(data).__name__}") from None
+
+
+class Value:
+    """A scalar that remembers how it was computed, so gradients can flow back to its inputs.
+
+    `==` is identity, not equality of data, so Values can be dict keys and set
+    members; `<`, `<=`, `>` and `>=` compare `.data`.
+    """
+
+    __slots__ = ("data", "grad", "label", "_prev", "_local_grads", "_op")
+
+    def __init__(self, data: float, label: str = "", _prev: tuple = (),
+                 _local_grads: tuple = (), _op: str = "") -> None:
+        if data.__class__ is not float:
+            data = _as_float(data, "Value data")
+        self.data = data
+        self.grad = 0.0
+        self.label = label
+        self._prev = _prev                  # operands, in operand order ("children")
+        self._local_grads = _local_grads    # d self / d operand, one per operand
+        self._op = _op                      # the operation that made this node; "" for a leaf
+
+    # Clearer names for learners; `_prev` and `_op` are what micrograd calls them.
+    @property
+    def children(self) -> tuple[Value, ...]:
+        """The operands this Value was computed from, in order (micrograd's `_prev`)."""
+        return self._prev
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d self / d child for each child, computed with the forward pass."""
+        return self._local_grads
+
+    @property
+    def op(self) -> str:
+        """The operation that produced this Value, "" for a leaf."""
+        return self._op
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __lt__(self, other) -> bool:
+        return self.data < _data_of(other)
+
+    def __le__(self, other) -> bool:
+        return self.data <= _data_of(other)
+
+    def __gt__(self, other) -> bool:
+        return self.data > _data_of(other)
+
+    def __ge__(self, other) -> bool:
+        return self.data >= _data_of(other)
+
+    def __hash__(self) -> int:  # identity, like object's; written out because __eq__ is not
+        return id(self)
+
+    def backward(self, gradient: float = 1.0) -> None:
+        """Set `.grad` of every Value this one depends on to d self / d that Value.
+
+        Leaves accumulate across calls (as in PyTorch); interior nodes hold the
+        gradient of the latest call.
+        """
+        order = topological_order(self)
+        leaves_before = _start_backward(self, order, gradient)
+        for node in reversed(order):
+            g = node.grad
+            for child, local in zip(node._prev, node._local_grads):
+                child.grad += local * g
+        _finish_backward(leaves_before)
+
+    def detach(self) -> Value:
+        """A new leaf with the same data, cut off from this Value's graph."""
+        return Value(self.data, self.label)
+
+    # The methods made from OPS (added below): + - * / ** and their reflected
+    # forms, unary -, abs(), exp, log, sqrt, tanh, sigmoid, relu,
+    # leaky_relu(slope=0.01), softplus, sin, cos.
+
+    @staticmethod
+    def sum(values: Iterable[Value | float]) -> Value:
+        """sum(values) as one node with many operands (the builtin `sum` makes a chain)."""
+        operands = tuple(_operand(v, "sum") for v in values)
+        if not operands:
+            return Value(0.0)
+        out = math.fsum(v.data for v in operands)
+        if not _grad_enabled:
+            return Value(out)
+        return Value(out, "", operands, (1.0,) * len(operands), "sum")
+
+    @staticmethod
+    def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float],
+            bias: Value | float | None = None) -> Value:
+        """sum(w * x for w, x in zip(weights, inputs)) + bias, as one node."""
+        if len(weights) != len(inputs):
+            raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        ws = [_operand(w, "dot") for w in weights]
+        xs = [_operand(x, "dot") for x in inputs]
+        w_data = [w.data for w in ws]
+        x_data = [x.data for x in xs]
+        out = sum(map(float.__mul__, w_data, x_data), 0.0)
+        if bias is not None:
+            b = _operand(bias, "dot")
+            out += b.data
+        if not _grad_enabled:
+            return Value(out)
+        if bias is None:
+            return Value(out, "", (*ws, *xs), (*x_data, *w_data), "dot")
+        return Value(out, "", (*ws, *xs, b), (*x_data, *w_data, 1.0), "dot")
+
+
+class Constant(Value):
+    """A leaf made from a plain number inside an operation, such as the 2 in `x * 2`."""
+
+    __slots__ = ()
+
+
+def _operand(other, op: str) -> Value:
+    if isinstance(other, Value):
+        return other
+    return Constant(_as_float(other, f"operand of {op}"))
+
+
+def _as_operand(other) -> Value | None:
+    """`other` as a Value, or None when it is not a number (the operator then returns NotImplemented)."""
+    if isinstance(other, Value):
+        return other
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        return Constant(float(other))
+    if hasattr(other, "__float__") and not isinstance(other, (str, bytes, bool)):
+        return Constant(float(other))
+    return None
+
+
+def _data_of(other) -> float:
+    return other.data if isinstance(other, Value) else _as_float(other, "comparison operand")
+
+
+def _domain_error(op: str, operands: tuple[float, ...], error: Exception) -> ValueError:
+    shown = ", ".join(repr(v) for v in operands)
+    return ValueError(f"{op}: not defined for input ({shown}): {error}")
+
+
+# --- making the methods from the table --------------------------------------
+
+_BINARY_TEMPLATE = '''
+def {method}(self, {parameter}):
+    other = {parameter_name}
+    if other.__class__ is not Value:
+        other = _as_operand(other)
+        if other is None:
+            return NotImplemented
+    x = {first}.data
+    y = {second}.data
+    try:
+        out = {forward}
+        if not _grad_enabled:
+            return Value(out)
+        local_grads = ({dx}, {dy})
+    except (ArithmeticError, ValueError) as error:
+        raise _domain_error({name!r}, (x, y), error) from None
+    return Value(out, "", ({first}, {second}), local_grads, {name!r})
+'''
+
+_UNARY_TEMPLATE = '''
+def {method}(self):
+    x = self.data
+    try:
+        out = {forward}
+        if not _grad_enabled:
+            return Value(out)
+        local_grads = ({dx},)
+    except (ArithmeticError, ValueError) as error:
+        raise _domain_error({name!r}, (x,), error) from None
+    return Value(out, "", (self,), local_grads, {name!r})
+'''
+
+
+def method_source(name: str, reflected: bool = False) -> str:
+    """The Python source of the method that row `name` of OPS becomes."""
+    forward, local = OPS[name]
+    if reflected:
+        method = REFLECTED_NAMES[name]
+    else:
+        method = METHOD_NAMES.get(name, name)
+    if len(local) == 1:
+        return _UNARY_TEMPLATE.format(method=method, name=name, forward=forward, dx=local[0])
+    parameter, parameter_name = ("slope=0.01", "slope") if name == "leaky_relu" else ("other",
+                                                                                      "other")
+    first, second = ("other", "self") if reflected else ("self", "other")
+    return _BINARY_TEMPLATE.format(method=method, name=name, forward=forward, dx=local[0],
+                                   dy=local[1], first=first, second=second,
+                                   parameter=parameter, parameter_name=parameter_name)
+
+
+def _make_methods() -> None:
+    for name, (forward, local) in OPS.items():
+        variants = [False, True] if name in REFLECTED_NAMES else [False]
+        for reflected in variants:
+            namespace: dict = {}
+            # Executed in this module's globals: the methods read _grad_enabled when called.
+            exec(compile(method_source(name, reflected), f"<autograd op {name!r}>", "exec"),
+                 globals(), namespace)
+            (method, function), = namespace.items()
+            function.__qualname__ = f"Value.{method}"
+            derivatives = ", ".join(f"d/d{v} = {d}" for v, d in zip("xy", local))
+            function.__doc__ = f"{name}: out = {forward}; {derivatives}."
+            setattr(Value, method, function)
+
+
+_make_methods()
+
+
+# --- the backward pass ------------------------------------------------------
+
+def topological_order(root: Value) -> list[Value]:
+    """Every Value `root` depends on, each after all of its operands, `root` last.
+
+    Iterative depth-first search, so a graph of any depth works, visiting operands
+    in order, so the same graph always gives the same order.
+    """
+    order: list[Value] = []
+    visited: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    append, pop, push, visit = order.append, stack.pop, stack.append, visited.add
+    while stack:
+        node, children_done = pop()
+        if children_done:
+            append(node)
+        elif node not in visited:
+            visit(node)
+            push((node, True))
+            for child in reversed(node._prev):
+                if child not in visited:
+                    push((child, False))
+    return order
+
+
+def _start_backward(root: Value, order: list[Value], gradient) -> list[tuple[Value, float]]:
+    """Zero every gradient in the graph (keeping the leaves' for later) and seed the root.
+
+    Leaves add this call's gradient to what they held only at the end, so two
+    calls give exactly twice one call's gradient.
+    """
+    gradient = _as_float(gradient, "backward gradient")
+    leaves_before = []
+    for node in order:
+        if not node._prev and node.grad != 0.0:
+            leaves_before.append((node, node.grad))
+        node.grad = 0.0
+    root.grad = gradient
+    return leaves_before
+
+
+def _finish_backward(leaves_before: list[tuple[Value, float]]) -> None:
+    for leaf, before in leaves_before:
+        leaf.grad = before + leaf.grad
+
+
+# --- gradients as values: higher-order derivatives ---------------------------
+
+def _value_formula(name: str, derivative: str):
+    """The row's derivative as a function of Values, so it can be differentiated again."""
+    source = f"lambda x, y, out: {derivative}"
+    return eval(compile(source, f"<autograd d{name}>", "eval"), _VALUE_FUNCTIONS)
+
+
+def _value_pow_exponent_grad(x, out):
+    if x > 0.0:
+        return out * x.log()
+    return Constant(0.0 if x == 0.0 else math.nan)
+
+
+def _value_pow_base_grad(x, y):
+    if x == 0.0 and y < 1.0:
+        return Constant(0.0 if y == 0.0 else math.inf)
+    return y * x ** (y - 1.0)
+
+
+_VALUE_FUNCTIONS = {
+    "pow": lambda x, y: x ** y, "exp": lambda x: x.exp(), "log": lambda x: x.log(),
+    "sqrt": lambda x: x.sqrt(), "tanh": lambda x: x.tanh(), "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(), "sigmoid": lambda x: x.sigmoid(),
+    "relu": lambda x: x.relu(), "softplus": lambda x: x.softplus(),
+    # Piecewise-constant derivatives have derivative 0: plain numbers will do.
+    "step": lambda x: step(x.data), "sign": lambda x: sign(x.data),
+    "leaky_step": lambda x, s: 1.0 if x.data > 0.0 else s,
+    "sqrt_grad": lambda out: 0.5 / out if out.data > 0.0 else math.inf,
+    "pow_base_grad": _value_pow_base_grad, "pow_exponent_grad": _value_pow_exponent_grad,
+    "inf": math.inf, "nan": math.nan,
+}
+VALUE_DERIVATIVES = {name: tuple(_value_formula(name, d) for d in local)
+                     for name, (_, local) in OPS.items()}
+
+
+def _local_grads_as_values(node: Value) -> tuple:
+    if node._op == "sum":
+        return (1.0,) * len(node._prev)
+    if node._op == "dot":
+        n = (len(node._prev) - (len(node._prev) % 2)) // 2
+        ws, xs = node._prev[:n], node._prev[n:2 * n]
+        return (*xs, *ws) + ((1.0,) if len(node._prev) % 2 else ())
+    operands = node._prev
+    x = operands[0]
+    y = operands[1] if len(operands) > 1 else None
+    return tuple(f(x, y, node) for f in VALUE_DERIVATIVES[node._op])
+
+
+def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
+    """d output / d input for each input, leaving every `.grad` untouched.
+
+    Without `create_graph` the gradients are floats. With it they are Values
+    whose own graph can be differentiated again (second and higher derivatives).
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Value):
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__}")
+    order = topological_order(output)
+    grads: dict[Value, float | Value] = {output: Constant(1.0) if create_graph else 1.0}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or not node._prev:
+            continue
+        if create_graph:
+            global _grad_enabled
+            previous, _grad_enabled = _grad_enabled, True
+            try:
+                locals_ = _local_grads_as_values(node)
+                contributions = [local * g for local in locals_]
+            finally:
+                _grad_enabled = previous
+        else:
+            contributions = [local * g for local in node._local_grads]
+        for child, contribution in zip(node._prev, contributions):
+            before = grads.get(child)
+            grads[child] = contribution if before is None else before + contribution
+    zero = Constant(0.0) if create_graph else 0.0
+    result = []
+    for v in inputs:
+        g = grads.get(v, zero)
+        if create_graph and not isinstance(g, Value):
+            g = Constant(g)
+        result.append(g)
+    return result
