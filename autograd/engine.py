@@ -147,29 +147,50 @@ class Value:
     members; `<`, `<=`, `>` and `>=` compare `.data`.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_local_grads", "_op")
+    # Operands and local derivatives live flat on the node, with no tuples,
+    # lists or closures per node: a node then costs about a fifth of
+    # micrograd's memory, and frees by reference counting alone.
+    # An operation with one or two operands keeps them in _x and _y and the
+    # local derivatives d self/d x and d self/d y in _dx and _dy (the names of
+    # the formulas in OPS). "sum" and "dot", which take any number of operands,
+    # keep a tuple of operands in _x and a tuple of local derivatives in _dx.
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy")
 
-    def __init__(self, data: float, label: str = "", _prev: tuple = (),
-                 _local_grads: tuple = (), _op: str = "") -> None:
+    def __init__(self, data: float, label: str = "", _op: str = "", _x=None, _y=None,
+                 _dx=0.0, _dy=0.0) -> None:
         if data.__class__ is not float:
             data = _as_float(data, "Value data")
         self.data = data
         self.grad = 0.0
         self.label = label
-        self._prev = _prev                  # operands, in operand order ("children")
-        self._local_grads = _local_grads    # d self / d operand, one per operand
-        self._op = _op                      # the operation that made this node; "" for a leaf
-
-    # Clearer names for learners; `_prev` and `_op` are what micrograd calls them.
-    @property
-    def children(self) -> tuple[Value, ...]:
-        """The operands this Value was computed from, in order (micrograd's `_prev`)."""
-        return self._prev
+        self._op = _op      # the operation that made this Value; "" for a leaf
+        self._x = _x
+        self._y = _y
+        self._dx = _dx
+        self._dy = _dy
 
     @property
-    def local_grads(self) -> tuple[float, ...]:
-        """d self / d child for each child, computed with the forward pass."""
-        return self._local_grads
+    def _prev(self) -> tuple[Value, ...]:
+        """The operands, in order (the name micrograd uses)."""
+        x = self._x
+        if x is None:
+            return ()
+        if x.__class__ is tuple:
+            return x
+        return (x,) if self._y is None else (x, self._y)
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:
+        """d self / d operand for each operand, in the order of `_prev`."""
+        x = self._x
+        if x is None:
+            return ()
+        if x.__class__ is tuple:
+            return self._dx
+        return (self._dx,) if self._y is None else (self._dx, self._dy)
+
+    children = _prev
+    local_grads = _local_grads
 
     @property
     def op(self) -> str:
@@ -194,9 +215,6 @@ class Value:
     def __ge__(self, other) -> bool:
         return self.data >= _data_of(other)
 
-    def __hash__(self) -> int:  # identity, like object's; written out because __eq__ is not
-        return id(self)
-
     def backward(self, gradient: float = 1.0) -> None:
         """Set `.grad` of every Value this one depends on to d self / d that Value.
 
@@ -205,10 +223,21 @@ class Value:
         """
         order = topological_order(self)
         leaves_before = _start_backward(self, order, gradient)
+        # The chain rule, from the output back: each node passes its gradient
+        # to its operands, times the local derivative.
         for node in reversed(order):
+            x = node._x
+            if x is None:
+                continue
             g = node.grad
-            for child, local in zip(node._prev, node._local_grads):
-                child.grad += local * g
+            if x.__class__ is tuple:
+                for child, local in zip(x, node._dx):
+                    child.grad += local * g
+            else:
+                x.grad += node._dx * g
+                y = node._y
+                if y is not None:
+                    y.grad += node._dy * g
         _finish_backward(leaves_before)
 
     def detach(self) -> Value:
@@ -223,17 +252,19 @@ class Value:
     def sum(values: Iterable[Value | float]) -> Value:
         """sum(values) as one node with many operands (the builtin `sum` makes a chain)."""
         operands = tuple(_operand(v, "sum") for v in values)
-        if not operands:
-            return Value(0.0)
-        out = math.fsum(v.data for v in operands)
-        if not _grad_enabled:
+        out = math.fsum([v.data for v in operands])
+        if not _grad_enabled or not operands:
             return Value(out)
-        return Value(out, "", operands, (1.0,) * len(operands), "sum")
+        return Value(out, "", "sum", operands, None, (1.0,) * len(operands))
 
     @staticmethod
     def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float],
             bias: Value | float | None = None) -> Value:
-        """sum(w * x for w, x in zip(weights, inputs)) + bias, as one node."""
+        """sum(w * x for w, x in zip(weights, inputs)) + bias, as one node.
+
+        Its operands are the weights, then the inputs, then the bias; the local
+        derivative of each weight is its input and of each input its weight.
+        """
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
         ws = [_operand(w, "dot") for w in weights]
@@ -241,14 +272,15 @@ class Value:
         w_data = [w.data for w in ws]
         x_data = [x.data for x in xs]
         out = sum(map(float.__mul__, w_data, x_data), 0.0)
-        if bias is not None:
+        if bias is None:
+            operands, local_grads = (*ws, *xs), (*x_data, *w_data)
+        else:
             b = _operand(bias, "dot")
             out += b.data
-        if not _grad_enabled:
+            operands, local_grads = (*ws, *xs, b), (*x_data, *w_data, 1.0)
+        if not _grad_enabled or not operands:
             return Value(out)
-        if bias is None:
-            return Value(out, "", (*ws, *xs), (*x_data, *w_data), "dot")
-        return Value(out, "", (*ws, *xs, b), (*x_data, *w_data, 1.0), "dot")
+        return Value(out, "", "dot", operands, None, local_grads)
 
 
 class Constant(Value):
@@ -298,10 +330,11 @@ def {method}(self, {parameter}):
         out = {forward}
         if not _grad_enabled:
             return Value(out)
-        local_grads = ({dx}, {dy})
+        dx = {dx}
+        dy = {dy}
     except (ArithmeticError, ValueError) as error:
         raise _domain_error({name!r}, (x, y), error) from None
-    return Value(out, "", ({first}, {second}), local_grads, {name!r})
+    return Value(out, "", {name!r}, {first}, {second}, dx, dy)
 '''
 
 _UNARY_TEMPLATE = '''
@@ -311,10 +344,10 @@ def {method}(self):
         out = {forward}
         if not _grad_enabled:
             return Value(out)
-        local_grads = ({dx},)
+        dx = {dx}
     except (ArithmeticError, ValueError) as error:
         raise _domain_error({name!r}, (x,), error) from None
-    return Value(out, "", (self,), local_grads, {name!r})
+    return Value(out, "", {name!r}, self, None, dx)
 '''
 
 
@@ -358,23 +391,39 @@ _make_methods()
 def topological_order(root: Value) -> list[Value]:
     """Every Value `root` depends on, each after all of its operands, `root` last.
 
-    Iterative depth-first search, so a graph of any depth works, visiting operands
-    in order, so the same graph always gives the same order.
+    An iterative depth-first search, so a graph of any depth works (a recursive
+    one stops at Python's recursion limit); it visits operands in order, so the
+    same graph always gives the same order.
     """
     order: list[Value] = []
     visited: set[Value] = set()
+    # (node, True) on the stack means: its operands are done, emit it.
     stack: list[tuple[Value, bool]] = [(root, False)]
     append, pop, push, visit = order.append, stack.pop, stack.append, visited.add
     while stack:
-        node, children_done = pop()
-        if children_done:
+        node, operands_done = pop()
+        if operands_done:
             append(node)
-        elif node not in visited:
-            visit(node)
-            push((node, True))
-            for child in reversed(node._prev):
+            continue
+        if node in visited:
+            continue
+        visit(node)
+        x = node._x
+        if x is None:
+            append(node)
+            continue
+        push((node, True))
+        # Pushed last, popped first: x before y, operands in order.
+        if x.__class__ is tuple:
+            for child in reversed(x):
                 if child not in visited:
                     push((child, False))
+        else:
+            y = node._y
+            if y is not None and y not in visited:
+                push((y, False))
+            if x not in visited:
+                push((x, False))
     return order
 
 
@@ -387,7 +436,7 @@ def _start_backward(root: Value, order: list[Value], gradient) -> list[tuple[Val
     gradient = _as_float(gradient, "backward gradient")
     leaves_before = []
     for node in order:
-        if not node._prev and node.grad != 0.0:
+        if node._x is None and node.grad != 0.0:
             leaves_before.append((node, node.grad))
         node.grad = 0.0
     root.grad = gradient
@@ -463,7 +512,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     grads: dict[Value, float | Value] = {output: Constant(1.0) if create_graph else 1.0}
     for node in reversed(order):
         g = grads.get(node)
-        if g is None or not node._prev:
+        if g is None or node._x is None:
             continue
         if create_graph:
             global _grad_enabled
