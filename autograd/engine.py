@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from math import cos, exp, inf, log, nan, pow, sin, sqrt, tanh  # the formulas' functions on floats
+
+# The functions the formulas in OPS call on floats (the generated methods use them).
+from math import cos, exp, inf, log, nan, pow, sin, sqrt, tanh  # noqa: F401
 
 # ---------------------------------------------------------------------------
 # The operation table.
@@ -296,7 +298,8 @@ def _operand(other, op: str) -> Value:
 
 
 def _as_operand(other) -> Value | None:
-    """`other` as a Value, or None when it is not a number (the operator then returns NotImplemented)."""
+    """`other` as a Value, or None when it is not a number (the operator returns NotImplemented,
+    so Python raises a TypeError naming both types)."""
     if isinstance(other, Value):
         return other
     if isinstance(other, (int, float)) and not isinstance(other, bool):
@@ -311,8 +314,14 @@ def _data_of(other) -> float:
 
 
 def _domain_error(op: str, operands: tuple[float, ...], error: Exception) -> ValueError:
-    shown = ", ".join(repr(v) for v in operands)
-    return ValueError(f"{op}: not defined for input ({shown}): {error}")
+    if isinstance(error, OverflowError):
+        reason = "the result overflows a float"
+    elif isinstance(error, ZeroDivisionError):
+        reason = "division by zero"
+    else:
+        reason = "the input is outside its domain"
+    at = ", ".join(f"{name} = {value!r}" for name, value in zip("xy", operands))
+    return ValueError(f"{op}: {reason} at {at}")
 
 
 # --- making the methods from the table --------------------------------------
