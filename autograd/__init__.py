@@ -1,6 +1,7 @@
 """valuegrad's scalar autograd engine: `Value`, the backward pass, and tools around it."""
 
 from autograd.check import gradcheck
+from autograd.compile import CompiledFunction, GraphChanged, compile
 from autograd.engine import (
     OPS,
     Constant,
@@ -12,6 +13,9 @@ from autograd.engine import (
 )
 
 __all__ = [
+    "CompiledFunction",
+    "GraphChanged",
+    "compile",
     "OPS",
     "Constant",
     "Value",

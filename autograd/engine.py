@@ -11,6 +11,7 @@ straight-line code of `autograd.compile`.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -126,6 +127,17 @@ def no_grad() -> Iterator[None]:
         _grad_enabled = previous
 
 
+# While autograd.compile traces a function, the comparisons it makes between
+# Values are recorded here: they are the branches its replay must check.
+_comparisons: list | None = None
+
+
+def _record_comparison(node, op: str, other, result: bool) -> None:
+    caller = sys._getframe(2)
+    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+    _comparisons.append((node, op, other, result, where))
+
+
 def is_grad_enabled() -> bool:
     """True unless inside `no_grad()`."""
     return _grad_enabled
@@ -206,16 +218,28 @@ class Value:
         return self.data
 
     def __lt__(self, other) -> bool:
-        return self.data < _data_of(other)
+        result = self.data < _data_of(other)
+        if _comparisons is not None:
+            _record_comparison(self, "<", other, result)
+        return result
 
     def __le__(self, other) -> bool:
-        return self.data <= _data_of(other)
+        result = self.data <= _data_of(other)
+        if _comparisons is not None:
+            _record_comparison(self, "<=", other, result)
+        return result
 
     def __gt__(self, other) -> bool:
-        return self.data > _data_of(other)
+        result = self.data > _data_of(other)
+        if _comparisons is not None:
+            _record_comparison(self, ">", other, result)
+        return result
 
     def __ge__(self, other) -> bool:
-        return self.data >= _data_of(other)
+        result = self.data >= _data_of(other)
+        if _comparisons is not None:
+            _record_comparison(self, ">=", other, result)
+        return result
 
     def backward(self, gradient: float = 1.0) -> None:
         """Set `.grad` of every Value this one depends on to d self / d that Value.
