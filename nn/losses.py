@@ -1,0 +1,166 @@
+"""Loss functions. Each takes model outputs and targets and returns one Value (a mean).
+
+Outputs may be one Value or a list of them (one per sample); a list of lists (several
+outputs per sample) is flattened for `mse` and `binary_cross_entropy_with_logits`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from autograd import Value
+
+
+def _flatten(items: Any, where: str, what: str) -> list:
+    if isinstance(items, (Value, int, float)) and not isinstance(items, bool):
+        return [items]
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(f"{where}: {what} must be a Value, a number or a list of them, "
+                        f"got {type(items).__name__}")
+    flat = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            flat.extend(item)
+        else:
+            flat.append(item)
+    return flat
+
+
+def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[float]]:
+    outputs = _flatten(outputs, where, "predictions")
+    targets = _flatten(targets, where, "targets")
+    if len(outputs) != len(targets):
+        raise ValueError(f"{where}: {len(outputs)} predictions but {len(targets)} targets")
+    if not outputs:
+        raise ValueError(f"{where}: no predictions (empty batch)")
+    values = []
+    for i, p in enumerate(outputs):
+        if isinstance(p, Value):
+            values.append(p)
+        elif isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise TypeError(f"{where}: prediction {i} must be a Value or a number, "
+                            f"got {type(p).__name__}")
+        else:
+            values.append(Value(p))
+    numbers = []
+    for i, t in enumerate(targets):
+        if isinstance(t, bool) or not isinstance(t, (int, float, Value)):
+            raise TypeError(f"{where}: target {i} must be a number, got {type(t).__name__}")
+        numbers.append(float(t))
+    return values, numbers
+
+
+def mse(predictions: Any, targets: Any) -> Value:
+    """Mean squared error, mean((prediction - target)^2).
+
+    Predictions are Values (or numbers); targets are numbers or Values (a Value
+    target is treated as a fixed number: no gradient flows into it).
+    """
+    predictions, targets = _pairs(predictions, targets, "mse")
+    squares = []
+    for p, t in zip(predictions, targets):
+        d = p - t
+        squares.append(d * d)
+    return Value.sum(squares) / len(squares)
+
+
+def hinge(scores: Any, labels: Any) -> Value:
+    """micrograd's max-margin loss, mean(relu(1 - label * score)), for labels -1 and +1.
+
+    Convert 0/1 labels first with `2 * y - 1` (`fit` does this itself).
+    """
+    scores, labels = _pairs(scores, labels, "hinge")
+    terms = []
+    for i, (s, y) in enumerate(zip(scores, labels)):
+        # 1 - y*s written out for y = +-1 saves a multiplication node and is exact.
+        if y == 1.0:
+            terms.append((1.0 - s).relu())
+        elif y == -1.0:
+            terms.append((s + 1.0).relu())
+        else:
+            raise ValueError(f"hinge: labels must be -1 or +1, got {y:g} at index {i} "
+                             f"(convert 0/1 labels with 2 * y - 1)")
+    return Value.sum(terms) / len(terms)
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+    """mean(-y log sigmoid(z) - (1 - y) log(1 - sigmoid(z))) for logits z and targets y in [0, 1].
+
+    Computed as softplus(z) - y z, which equals it and stays finite for any finite
+    logit (the engine's softplus is log(1 + e^z) without overflow), so the gradient
+    sigmoid(z) - y is exact even at z = +-1000.
+    """
+    logits, targets = _pairs(logits, targets, "binary_cross_entropy_with_logits")
+    terms = []
+    for i, (z, y) in enumerate(zip(logits, targets)):
+        if not 0.0 <= y <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], "
+                             f"got {y:g} at index {i}")
+        if y == 0.0:
+            terms.append(z.softplus())
+        elif y == 1.0:
+            terms.append(z.softplus() - z)
+        else:
+            terms.append(z.softplus() - z * y)
+    return Value.sum(terms) / len(terms)
+
+
+def _one_cross_entropy(logits: Any, target: Any, where: str) -> Value:
+    if isinstance(logits, (str, bytes, Value)) or not isinstance(logits, Sequence) or not logits:
+        raise TypeError(f"{where}: logits must be a non-empty list of Values, "
+                        f"got {type(logits).__name__}")
+    if isinstance(target, bool) or not isinstance(target, int):
+        raise TypeError(f"{where}: target must be a class index (int), got {type(target).__name__}")
+    if not 0 <= target < len(logits):
+        raise ValueError(f"{where}: target {target} is not a class index for "
+                         f"{len(logits)} logits (0 to {len(logits) - 1})")
+    logits = [z if isinstance(z, Value) else Value(z) for z in logits]
+    # log sum exp(z) = m + log sum exp(z - m) with m the largest logit, taken as a
+    # constant: every exp is at most 1, so nothing overflows, and the gradient
+    # softmax(z) - onehot(target) is unchanged because m's own derivative cancels.
+    m = max(z.data for z in logits)
+    if not math.isfinite(m):
+        raise ValueError(f"{where}: logits must be finite, the largest is {m}")
+    log_sum_exp = Value.sum([(z - m).exp() for z in logits]).log() + m
+    return log_sum_exp - logits[target]
+
+
+def cross_entropy(logits: Any, target: Any) -> Value:
+    """Softmax cross-entropy, -log softmax(logits)[target], through log-sum-exp.
+
+    One sample: `logits` a list of Values and `target` a class index. A batch:
+    a list of logit lists and a list of class indices; the result is the mean.
+    """
+    if isinstance(target, (list, tuple)):
+        if not isinstance(logits, (list, tuple)) or len(logits) != len(target):
+            count = len(logits) if isinstance(logits, (list, tuple)) else type(logits).__name__
+            raise ValueError(f"cross_entropy: {len(target)} targets but logits for {count}")
+        if not target:
+            raise ValueError("cross_entropy: no samples (empty batch)")
+        losses = [_one_cross_entropy(z, t, f"cross_entropy (sample {i})")
+                  for i, (z, t) in enumerate(zip(logits, target))]
+        return Value.sum(losses) / len(losses)
+    return _one_cross_entropy(logits, target, "cross_entropy")
+
+
+def l2_penalty(parameters: Any, alpha: float) -> Value:
+    """alpha * sum(p * p for p in parameters): weight decay as a loss term.
+
+    `parameters` is a list of Values or a module (its `parameters()` are used).
+    The sum of squares is a single graph node.
+    """
+    if hasattr(parameters, "parameters") and callable(parameters.parameters):
+        parameters = parameters.parameters()
+    parameters = list(parameters)
+    for i, p in enumerate(parameters):
+        if not isinstance(p, Value):
+            raise TypeError(f"l2_penalty: parameters[{i}] must be a Value, got {type(p).__name__}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        raise TypeError(f"l2_penalty: alpha must be a number, got {type(alpha).__name__}")
+    if not (math.isfinite(alpha) and alpha >= 0.0):
+        raise ValueError(f"l2_penalty: alpha must be a finite number >= 0, got {alpha}")
+    # dot(p, p) is sum(p_i^2) as one node; each p_i appears twice among its
+    # operands, with local derivative p_i each time, so its gradient is 2 p_i.
+    return Value.dot(parameters, parameters) * float(alpha)

@@ -1,0 +1,542 @@
+"""Modules: `Neuron`, `Layer`, `MLP` and `Dropout`, with parameters, modes and saving.
+
+The models are drop-in replacements for micrograd's (`MLP(2, [16, 16, 1])`, the
+same parameter order and, with `random.seed`, the same initial weights), built
+so that a neuron's weighted sum is one graph node.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from autograd import Constant, Value, no_grad
+
+# An int seed, a random.Random to draw from, or None for the global `random` module.
+Seed = int | random.Random | None
+
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "leaky_relu": Value.leaky_relu,  # slope 0.01, as in PyTorch
+    "linear": None,
+}
+INITS = ("uniform", "xavier", "he")
+FORMAT = "valuegrad.nn"
+VERSION = 1
+
+_MODULE_CLASSES: dict[str, type[Module]] = {}
+
+
+class Module:
+    """Base class of everything with parameters.
+
+    Parameters and submodules are found by looking at the instance's attributes in
+    the order they were set (names starting with "_" are skipped):
+
+    - a `Value` attribute `b` is a parameter named `b`;
+    - a list of Values `w` gives parameters `w0`, `w1`, ...;
+    - a `Module` attribute `head` is a submodule, its parameters named `head.<name>`;
+    - a list of Modules `layers` gives submodules `layers.0`, `layers.1`, ...
+
+    Subclasses define `forward`; calling the module calls it. To make a subclass
+    loadable with `nn.load`, also define `config()`, the arguments that rebuild it.
+    """
+
+    training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _MODULE_CLASSES[cls.__name__] = cls
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    # --- structure -----------------------------------------------------------
+
+    def _members(self) -> Iterator[tuple[str, Value | Module]]:
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, Module) or _is_parameter(value):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+                    elif _is_parameter(item):
+                        yield f"{name}{i}", item
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules with their names, in definition order."""
+        for name, member in self._members():
+            if isinstance(member, Module):
+                yield name, member
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, parents first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """(name, parameter) pairs in order, e.g. ("layers.0.neurons.3.w0", Value)."""
+        for name, member in self._members():
+            if isinstance(member, Module):
+                yield from member.named_parameters(f"{prefix}{name}.")
+            else:
+                yield prefix + name, member
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in the order of `named_parameters`."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and its submodules in training mode (or evaluation mode)."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Put this module and its submodules in evaluation mode (dropout off)."""
+        return self.train(False)
+
+    # --- prediction ----------------------------------------------------------
+
+    def predict(self, X: Sequence[Sequence[float | Value]], threshold: float = 0.0,
+                labels: tuple[Any, Any] = (-1, 1)) -> list:
+        """Class labels for the samples in `X`, computed in evaluation mode without a graph.
+
+        With one output, a sample is `labels[1]` when its score is above `threshold`
+        and `labels[0]` otherwise: the sign of the score by default, which is the
+        decision rule for hinge loss and for logits (sigmoid(z) > 0.5 exactly when
+        z > 0); pass `labels=(0, 1)` for 0/1 labels. With several outputs, a sample's
+        label is the index of its largest output (argmax).
+        """
+        if len(labels) != 2:
+            raise ValueError(f"predict: labels must be a pair (negative, positive), got {labels!r}")
+        with evaluating(self):
+            return [output_label(self(x), threshold, labels) for x in X]
+
+    # --- saving and loading --------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this module's architecture."""
+        return {}
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by name, in parameter order."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set the parameters from `state` (as made by `state_dict`).
+
+        Everything is checked before anything is assigned: the keys must be exactly
+        this module's parameter names and every value a finite number. On error
+        (ValueError or TypeError naming the offending key) the module is unchanged.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: state must be a mapping of parameter names to "
+                            f"numbers, got {type(state).__name__}")
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state]
+        unexpected = [name for name in state if name not in params]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {_short_list(missing)}")
+            if unexpected:
+                parts.append(f"unexpected keys {_short_list(unexpected)}")
+            raise ValueError(f"load_state_dict: state does not match {type(self).__name__}: "
+                             + "; ".join(parts))
+        values = {}
+        for name in params:
+            number = state[name]
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise TypeError(f"load_state_dict: {name!r} must be a number, "
+                                f"got {type(number).__name__}")
+            number = float(number)
+            if not math.isfinite(number):
+                raise ValueError(f"load_state_dict: {name!r} must be finite, got {number}")
+            values[name] = number
+        for name, p in params.items():
+            p.data = values[name]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to `path` as readable JSON: its class, config and parameters."""
+        document = {"format": FORMAT, "version": VERSION, "class": type(self).__name__,
+                    "config": self.config(), "state": self.state_dict()}
+        text = json.dumps(document, indent=2, allow_nan=False)
+        # Write next to the target and rename, so a crash never leaves half a file.
+        temporary = f"{os.fspath(path)}.tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text + "\n")
+        os.replace(temporary, path)
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Load parameters saved by `save` into this model.
+
+        The file must hold the same class with the same config. On any error
+        (ValueError naming the file and what is wrong) the model is unchanged.
+        """
+        document = _read_document(path)
+        name = type(self).__name__
+        if document["class"] != name:
+            raise ValueError(f"{os.fspath(path)}: holds a {document['class']}, not a {name}")
+        if document["config"] != self.config():
+            raise ValueError(f"{os.fspath(path)}: holds a {name} with config "
+                             f"{document['config']}, but this model has {self.config()}")
+        try:
+            self.load_state_dict(document["state"])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{os.fspath(path)}: {error}") from None
+
+
+def load(path: str | os.PathLike) -> Module:
+    """Rebuild the model saved by `Module.save` at `path` (class, config and parameters)."""
+    document = _read_document(path)
+    cls = _MODULE_CLASSES.get(document["class"])
+    if cls is None:
+        raise ValueError(f"{os.fspath(path)}: unknown module class {document['class']!r}")
+    # Building draws initial weights; keep the global random state as it was.
+    random_state = random.getstate()
+    try:
+        model = cls(**document["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{os.fspath(path)}: cannot build {document['class']} from config "
+                         f"{document['config']}: {error}") from None
+    finally:
+        random.setstate(random_state)
+    model.load(path)
+    return model
+
+
+def _read_document(path: str | os.PathLike) -> dict[str, Any]:
+    where = os.fspath(path)
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where}: not valid JSON ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{where}: not a saved model (no \"format\": \"{FORMAT}\")")
+    if document.get("version") != VERSION:
+        raise ValueError(f"{where}: unsupported version {document.get('version')!r} "
+                         f"(this code reads version {VERSION})")
+    for key, kind in (("class", str), ("config", dict), ("state", dict)):
+        if not isinstance(document.get(key), kind):
+            raise ValueError(f"{where}: {key!r} must be a JSON "
+                             f"{'string' if kind is str else 'object'}")
+    return document
+
+
+def _short_list(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return f"[{shown}{', ...' if len(names) > limit else ''}] ({len(names)})"
+
+
+def _is_parameter(value: object) -> bool:
+    return isinstance(value, Value) and not isinstance(value, Constant)
+
+
+@contextmanager
+def evaluating(model: Any) -> Iterator[None]:
+    """Evaluation mode and no graph inside the block; each module's mode is restored after."""
+    modes = [(m, m.training) for m in model.modules()] if isinstance(model, Module) else []
+    for module, _ in modes:
+        module.training = False
+    try:
+        with no_grad():
+            yield
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def output_label(output: Value | Sequence[Value], threshold: float, labels: tuple[Any, Any]):
+    """The class label of one model output: threshold one score, or argmax of several."""
+    if isinstance(output, Value):
+        return labels[1] if output.data > threshold else labels[0]
+    if isinstance(output, (list, tuple)) and output:
+        scores = [float(v) for v in output]
+        return max(range(len(scores)), key=scores.__getitem__)
+    raise TypeError(f"predict: the model must return a Value or a non-empty list of Values, "
+                    f"got {type(output).__name__}")
+
+
+# --- inputs, activations and initialization -----------------------------------
+
+def as_inputs(x: Any, expected: int, where: str) -> list[Value]:
+    """`x` as a list of `expected` Values, numbers wrapped once, Values kept (same graph)."""
+    if isinstance(x, (Value, str, bytes)) or not hasattr(x, "__len__"):
+        raise TypeError(f"{where} expects a list of {expected} numbers or Values, "
+                        f"got {type(x).__name__}")
+    if len(x) != expected:
+        raise ValueError(f"{where} expects {expected} inputs, got {len(x)}")
+    try:
+        return [v if isinstance(v, Value) else Value(v) for v in x]
+    except TypeError:
+        for i, v in enumerate(x):
+            if isinstance(v, bool) or not isinstance(v, Value) and not hasattr(v, "__float__"):
+                raise TypeError(f"{where}: input {i} must be a number or a Value, "
+                                f"got {type(v).__name__}") from None
+        raise
+
+
+def _activation_name(activation: Any, nonlin: bool | None, where: str) -> str:
+    # micrograd passes `nonlin` (True: ReLU, False: linear), by keyword or second.
+    if nonlin is not None:
+        if not isinstance(nonlin, bool):
+            raise TypeError(f"{where}: nonlin must be a bool, got {type(nonlin).__name__}")
+        activation = nonlin
+    if isinstance(activation, bool):
+        return "relu" if activation else "linear"
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{where}: unknown activation {activation!r}; "
+                         f"choose one of {', '.join(ACTIVATIONS)}")
+    return activation
+
+
+def _random_source(seed: Seed, where: str) -> Any:
+    if seed is None or seed is random:
+        return random  # the global generator, as micrograd uses
+    if isinstance(seed, random.Random):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{where}: seed must be an int, a random.Random or None, "
+                        f"got {type(seed).__name__}")
+    return random.Random(seed)
+
+
+def _check_probability(p: Any, where: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{where} must be a number, got {type(p).__name__}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{where} must be between 0 and 1, got {p}")
+    return float(p)
+
+
+def _check_size(n: Any, name: str, where: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{where}: {name} must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{where}: {name} must be at least 1, got {n}")
+    return n
+
+
+def initial_weights(nin: int, fan_out: int, init: str, rng: Any) -> list[float]:
+    """`nin` starting weights for one neuron, drawn in order from `rng`.
+
+    - "uniform": uniform(-1, 1), micrograd's.
+    - "xavier": Glorot uniform, uniform(-a, a) with a = sqrt(6 / (fan_in + fan_out))
+      (PyTorch's `torch.nn.init.xavier_uniform_` with gain 1; Glorot & Bengio, 2010).
+    - "he": Kaiming normal, normal(0, std) with std = sqrt(2 / fan_in)
+      (PyTorch's `torch.nn.init.kaiming_normal_` with its defaults mode="fan_in" and
+      gain sqrt(2) for ReLU; He et al., 2015).
+    """
+    if init == "uniform":
+        return [rng.uniform(-1, 1) for _ in range(nin)]
+    if init == "xavier":
+        bound = math.sqrt(6.0 / (nin + fan_out))
+        return [rng.uniform(-bound, bound) for _ in range(nin)]
+    if init == "he":
+        std = math.sqrt(2.0 / nin)
+        return [rng.gauss(0.0, std) for _ in range(nin)]
+    raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+
+
+# --- the modules ----------------------------------------------------------------
+
+class Neuron(Module):
+    """activation(w · x + b): `nin` weights and a bias; the weighted sum is one graph node.
+
+    `activation` is "relu", "tanh", "sigmoid", "leaky_relu" or "linear"; micrograd's
+    `nonlin=False` (or `Neuron(nin, False)`) means linear. Weights come from
+    `initial_weights(nin, fan_out, init, ...)`, the bias starts at 0.
+    """
+
+    def __init__(self, nin: int, activation: str | bool = "relu", *, nonlin: bool | None = None,
+                 init: str = "uniform", seed: Seed = None, fan_out: int = 1) -> None:
+        _check_size(nin, "nin", "Neuron")
+        _check_size(fan_out, "fan_out", "Neuron")
+        self.nin = nin
+        self.activation = _activation_name(activation, nonlin, "Neuron")
+        if init not in INITS:
+            raise ValueError(f"Neuron: unknown init {init!r}; choose one of {', '.join(INITS)}")
+        weights = initial_weights(nin, fan_out, init, _random_source(seed, "Neuron"))
+        self.w = [Value(w, f"w{i}") for i, w in enumerate(weights)]
+        self.b = Value(0.0, "b")
+        self._activate = ACTIVATIONS[self.activation]
+
+    @property
+    def nonlin(self) -> bool:
+        """Whether the neuron has a nonlinearity (micrograd's attribute)."""
+        return self.activation != "linear"
+
+    def forward(self, x: Sequence[float | Value]) -> Value:
+        return self._forward(as_inputs(x, self.nin, "Neuron"))
+
+    def _forward(self, x: list[Value]) -> Value:
+        out = Value.dot(self.w, x, self.b)
+        activate = self._activate
+        return out if activate is None else activate(out)
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """`nout` neurons that each see all `nin` inputs.
+
+    Called on a list, returns a list of `nout` Values, or a single Value when
+    `nout` is 1 (as micrograd's Layer does).
+    """
+
+    def __init__(self, nin: int, nout: int, activation: str | bool = "relu", *,
+                 nonlin: bool | None = None, init: str = "uniform", seed: Seed = None) -> None:
+        _check_size(nin, "nin", "Layer")
+        _check_size(nout, "nout", "Layer")
+        if init not in INITS:
+            raise ValueError(f"Layer: unknown init {init!r}; choose one of {', '.join(INITS)}")
+        self.nin = nin
+        self.nout = nout
+        self.activation = _activation_name(activation, nonlin, "Layer")
+        rng = _random_source(seed, "Layer")
+        self.neurons = [Neuron(nin, self.activation, init=init, seed=rng, fan_out=nout)
+                        for _ in range(nout)]
+
+    def forward(self, x: Sequence[float | Value]) -> Value | list[Value]:
+        out = self._forward(as_inputs(x, self.nin, "Layer"))
+        return out[0] if len(out) == 1 else out
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [neuron._forward(x) for neuron in self.neurons]
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode each input is zeroed with probability `p` and
+    the others are scaled by 1 / (1 - p); in evaluation mode the input passes unchanged.
+
+    `seed` makes the masks reproducible (an int or a random.Random; None: unseeded).
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | random.Random | None = None) -> None:
+        if seed is not None and not isinstance(seed, random.Random) and (
+                isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"Dropout: seed must be an int, a random.Random or None, "
+                            f"got {type(seed).__name__}")
+        self.p = _check_probability(p, "Dropout: p")
+        self._rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+
+    def forward(self, x: Value | Sequence[float | Value]) -> Value | list[Value]:
+        if isinstance(x, Value):
+            return self._forward([x])[0]
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+            raise TypeError(f"Dropout expects a Value or a list of numbers or Values, "
+                            f"got {type(x).__name__}")
+        return self._forward(as_inputs(x, len(x), "Dropout"))
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return [v * 0.0 for v in x]
+        draw, p, scale = self._rng.random, self.p, 1.0 / (1.0 - self.p)
+        return [v * (0.0 if draw() < p else scale) for v in x]
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
+class MLP(Module):
+    """A multilayer perceptron: `Layer(nin, nouts[0])`, then `Layer(nouts[0], nouts[1])`, ...
+
+    Hidden layers use `activation`; the last layer is linear unless `last_activation`
+    is given. With `init="uniform"`, weights are drawn in micrograd's order from
+    `random.Random(seed)`, or from the global `random` module when `seed` is None, so
+    `random.seed(1337); MLP(2, [16, 16, 1])` has micrograd's weights. `dropout=p` puts
+    a `Dropout(p)` after every hidden layer. Called on one sample (a list of `nin`
+    numbers or Values), returns a Value when the last layer has one output, else a list.
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
+                 init: str = "uniform", seed: Seed = None, last_activation: str | None = None,
+                 dropout: float = 0.0) -> None:
+        _check_size(nin, "nin", "MLP")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise TypeError(f"MLP: nouts must be a non-empty list of layer widths, got {nouts!r}")
+        for i, n in enumerate(nouts):
+            _check_size(n, f"nouts[{i}]", "MLP")
+        if init not in INITS:
+            raise ValueError(f"MLP: unknown init {init!r}; choose one of {', '.join(INITS)}")
+        self.nin = nin
+        self.nouts = list(nouts)
+        self.activation = _activation_name(activation, None, "MLP")
+        self.last_activation = (None if last_activation is None
+                                else _activation_name(last_activation, None, "MLP"))
+        rng = _random_source(seed, "MLP")
+        sizes = [nin, *self.nouts]
+        last = len(self.nouts) - 1
+        self.layers = [Layer(sizes[i], sizes[i + 1],
+                             self.activation if i < last else (self.last_activation or "linear"),
+                             init=init, seed=rng)
+                       for i in range(len(self.nouts))]
+        self.dropout = _check_probability(dropout, "MLP: dropout")
+        # Dropout masks come from their own streams, seeded after all weights are
+        # drawn, so the weights are the same with or without dropout.
+        self.dropouts: list[Dropout] = []
+        if self.dropout:
+            self.dropouts = [Dropout(self.dropout, seed=rng.getrandbits(64)) for _ in range(last)]
+        steps: list[Module] = []
+        for i, layer in enumerate(self.layers):
+            steps.append(layer)
+            if self.dropouts and i < last:
+                steps.append(self.dropouts[i])
+        self._steps = [step._forward for step in steps]
+
+    def forward(self, x: Sequence[float | Value]) -> Value | list[Value]:
+        x = as_inputs(x, self.nin, "MLP")
+        for step in self._steps:
+            x = step(x)
+        return x[0] if len(x) == 1 else x
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nouts": self.nouts, "activation": self.activation,
+                "last_activation": self.last_activation, "dropout": self.dropout}
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.last_activation is not None:
+            extra += f", last_activation={self.last_activation!r}"
+        if self.dropout:
+            extra += f", dropout={self.dropout}"
+        return f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}{extra})"
