@@ -1,0 +1,278 @@
+"""`python -m bench`: valuegrad side by side with its peers, in one process.
+
+Times are per call, the median of several, with the garbage collector on
+(as users run) and then off. Ratios are micrograd's time over the other's:
+how many times faster than micrograd. The results go to stdout as a
+Markdown table and to bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from bench import workloads as w
+
+
+def timed(fn, repeat: int, gc_on: bool = True) -> float:
+    """Median seconds per call of fn(), run `repeat` times back to back."""
+    gc.collect()
+    if not gc_on:
+        gc.disable()
+    try:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return statistics.median(times)
+
+
+def count_nodes(root) -> int:
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(node._prev)
+    return len(seen)
+
+
+def bytes_per_node(build) -> tuple[float, int]:
+    """Memory the graph holds after forward and backward, per node (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    root = build()
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return current / count_nodes(root), count_nodes(root)
+
+
+def close(a: float, b: float, tol: float = 1e-9) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, *row) -> None:
+        self.rows.append(tuple(str(c) for c in row))
+        print(" | ".join(self.rows[-1]), flush=True)
+
+    def markdown(self, header: tuple[str, ...]) -> str:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer runs and no training run (for a smoke test)")
+    args = parser.parse_args(argv)
+    repeat = 2 if args.quick else args.repeat
+
+    import micrograd.engine
+    from autograd import Value
+
+    has_torch = importlib.util.find_spec("torch") is not None
+    X, y = w.moons()
+    params = w.initial_parameters()
+    speed = Table()
+
+    # Reference: micrograd on its own demo, both as plain operations and with its MLP.
+    def micrograd_plain():
+        return w.plain_step(micrograd.engine.Value,
+                            w.value_parameters(micrograd.engine.Value, params), X, y)
+
+    def ours_plain():
+        return w.plain_step(Value, w.value_parameters(Value, params), X, y)
+
+    mg_model = w.micrograd_mlp(params)
+    nn_model = w.nn_mlp(params)
+    compiled = w.compiled_mlp_step(nn_model)
+
+    # The same numbers first: every engine's loss and gradients agree.
+    mg_loss = micrograd_plain().data
+    float_loss, float_grads = w.float_step(params, X, y)
+    checks = {
+        "valuegrad, plain operations": ours_plain().data,
+        "valuegrad, nn.MLP": w.nn_mlp_step(nn_model, X, y).data,
+        "valuegrad, compiled": compiled(X, y),
+        "micrograd MLP": w.micrograd_mlp_step(mg_model, X, y).data,
+        "plain floats": float_loss,
+    }
+    for name, loss in checks.items():
+        if not close(loss, mg_loss):
+            raise SystemExit(f"{name} computes loss {loss!r}, micrograd {mg_loss!r}")
+    grads_nn = [p.grad for p in nn_model.parameters()]
+    if not all(close(a, b) for a, b in zip(grads_nn, w.flat_float_grads(float_grads))):
+        raise SystemExit("nn.MLP gradients differ from the hand-written ones")
+    print(f"all engines agree on the moons loss {mg_loss:.12f} (to 1e-9)\n")
+
+    def row(workload, engine, fn, reference=None, runs=repeat):
+        """Time fn with the collector on and off; ratios against `reference` (itself if None)."""
+        on = timed(fn, runs, gc_on=True)
+        off = timed(fn, runs, gc_on=False)
+        ref_on, ref_off = reference or (on, off)
+        speed.add(workload, engine, ms(on), f"{ref_on / on:.1f}x", ms(off),
+                  f"{ref_off / off:.1f}x")
+        return on, off
+
+    plain = "moons step, plain operations"
+    micrograd_plain_times = row(plain, "micrograd 0.1.0", micrograd_plain)
+    row(plain, "valuegrad", ours_plain, micrograd_plain_times)
+    if has_torch:
+        import torch
+
+        torch.set_num_threads(1)
+        row(plain, f"PyTorch {torch.__version__}, 0-d tensors",
+            lambda: w.torch_step(params, X, y), micrograd_plain_times, runs=max(2, repeat // 2))
+    mlp = "moons step, each library's MLP"
+    micrograd_mlp_times = row(mlp, "micrograd 0.1.0 MLP",
+                              lambda: w.micrograd_mlp_step(mg_model, X, y))
+    row(mlp, "valuegrad nn.MLP", lambda: w.nn_mlp_step(nn_model, X, y), micrograd_mlp_times)
+    row(mlp, "valuegrad nn.MLP, autograd.compile", lambda: compiled(X, y),
+        micrograd_mlp_times, runs=repeat * 4)
+    row(mlp, "plain floats written by hand (the floor)", lambda: w.float_step(params, X, y),
+        micrograd_mlp_times, runs=repeat * 4)
+
+    # Deep and wide graphs.
+    shape = Table()
+
+    def backward_time(build, runs):
+        def run():
+            build().backward()
+        return timed(run, runs)
+
+    try:
+        w.chain(micrograd.engine.Value, 10_000).backward()
+        mg_chain = "ran"
+    except RecursionError:
+        mg_chain = "RecursionError"
+    shape.add("chain of 10^4 (x * c + c)", "micrograd 0.1.0", mg_chain, "")
+    t5 = backward_time(lambda: w.chain(Value, 100_000), repeat)
+    t6 = backward_time(lambda: w.chain(Value, 1_000_000), max(1, repeat // 2))
+    shape.add("chain of 10^5, build + backward", "valuegrad", ms(t5), "")
+    shape.add("chain of 10^6, build + backward", "valuegrad", ms(t6),
+              f"{t6 / t5:.1f}x the 10^5 time (linear: 10x)")
+    try:
+        w.wide_sum(micrograd.engine.Value, 100_000)[0].backward()
+        mg_sum = "ran"
+    except RecursionError:
+        mg_sum = "RecursionError"
+    shape.add("sum of 10^5 terms, builtin sum()", "micrograd 0.1.0", mg_sum, "")
+    shape.add("sum of 10^5 terms, builtin sum()", "valuegrad",
+              ms(backward_time(lambda: w.wide_sum(Value, 100_000)[0], repeat)), "")
+    shape.add("sum of 10^5 terms, Value.sum()", "valuegrad",
+              ms(backward_time(lambda: w.wide_sum(Value, 100_000, Value.sum)[0], repeat)),
+              "one node with 10^5 operands")
+
+    # Memory.
+    memory = Table()
+    mg_bytes, mg_nodes = bytes_per_node(micrograd_plain)
+    our_bytes, our_nodes = bytes_per_node(ours_plain)
+    memory.add("moons step, plain operations", "micrograd 0.1.0", f"{mg_bytes:.0f}", mg_nodes,
+               "1.00")
+    memory.add("moons step, plain operations", "valuegrad", f"{our_bytes:.0f}", our_nodes,
+               f"{our_bytes / mg_bytes:.2f}")
+
+    # Time to 100% training accuracy, micrograd's demo loop.
+    training = Table()
+    if not args.quick:
+        for name, run in (("micrograd 0.1.0 MLP", _train_micrograd),
+                          ("valuegrad nn.MLP", _train_nn),
+                          ("valuegrad autograd.compile", _train_compiled)):
+            seconds, steps, accuracy = run(params, X, y)
+            training.add(name, f"{seconds:.2f} s", steps, f"{accuracy:.0%}")
+
+    report = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {platform.machine()}, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}. Median per call; 'x' is how many times faster "
+        "than micrograd (higher is better).",
+        "",
+        speed.markdown(("workload", "engine", "gc on", "vs micrograd", "gc off",
+                        "vs micrograd (gc off)")),
+        "",
+        shape.markdown(("workload", "engine", "time", "note")),
+        "",
+        memory.markdown(("workload", "engine", "bytes per node", "nodes", "vs micrograd")),
+    ]
+    if training.rows:
+        report += ["", training.markdown(("training to 100% accuracy (moons, 100 points)",
+                                          "time", "steps", "train accuracy"))]
+    text = "\n".join(report) + "\n"
+    print("\n" + text)
+    if not args.quick:
+        Path(__file__).with_name("results.md").write_text(text)
+    return 0
+
+
+def _accuracy(scores, y) -> float:
+    return sum((s > 0) == (yi > 0) for s, yi in zip(scores, y)) / len(y)
+
+
+def _train(step, scores, parameters, X, y, max_steps=100):
+    """micrograd's demo loop: SGD with learning rate 1 - 0.9 k/100, until 100% accuracy."""
+    start = time.perf_counter()
+    accuracy = 0.0
+    for k in range(max_steps):
+        step()
+        lr = 1.0 - 0.9 * k / 100
+        for p in parameters:
+            p.data -= lr * p.grad
+        accuracy = _accuracy(scores(), y)
+        if accuracy == 1.0:
+            return time.perf_counter() - start, k + 1, accuracy
+    return time.perf_counter() - start, max_steps, accuracy
+
+
+def _train_micrograd(params, X, y):
+    from micrograd.engine import Value
+
+    model = w.micrograd_mlp(params)
+    return _train(lambda: w.micrograd_mlp_step(model, X, y),
+                  lambda: [model([Value(a) for a in x]).data for x in X],
+                  model.parameters(), X, y)
+
+
+def _train_nn(params, X, y):
+    from autograd import no_grad
+
+    model = w.nn_mlp(params)
+
+    def scores():
+        with no_grad():
+            return [model(x).data for x in X]
+    return _train(lambda: w.nn_mlp_step(model, X, y), scores, model.parameters(), X, y)
+
+
+def _train_compiled(params, X, y):
+    import autograd
+
+    model = w.nn_mlp(params)
+    step = w.compiled_mlp_step(model)
+    predict = autograd.compile(lambda x: model(x))
+    return _train(lambda: step(X, y), lambda: [predict.forward(x) for x in X],
+                  model.parameters(), X, y)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The benchmark's workloads, one function per engine, all computing the same numbers.
+
+The moons step is micrograd's demo: 100 points, an MLP 2-16-16-1 (ReLU, then
+linear), the max-margin (hinge) loss plus 1e-4 times the sum of squared
+parameters, then the backward pass.
+"""
+
+from __future__ import annotations
+
+import random
+
+SIZES = (2, 16, 16, 1)
+ALPHA = 1e-4
+
+
+def moons(n: int = 100, seed: int = 0) -> tuple[list[list[float]], list[float]]:
+    """micrograd's demo data (two interleaved half circles), labels -1/+1."""
+    from nn.data import make_moons
+
+    X, y = make_moons(n, noise=0.1, seed=seed)
+    return [list(map(float, x)) for x in X], [1.0 if label == 1 else -1.0 for label in y]
+
+
+def initial_parameters(seed: int = 1) -> list[list[tuple[list[float], float]]]:
+    """Weights uniform(-1, 1), biases 0, as micrograd draws them: layer, neuron, weight."""
+    rng = random.Random(seed)
+    return [[([rng.uniform(-1, 1) for _ in range(nin)], 0.0) for _ in range(nout)]
+            for nin, nout in zip(SIZES, SIZES[1:])]
+
+
+# --- a moons step written with plain operations, for any micrograd-like Value ---
+
+def value_parameters(value_class, params):
+    return [[([value_class(w) for w in ws], value_class(b)) for ws, b in layer]
+            for layer in params]
+
+
+def flat(layers) -> list:
+    return [p for layer in layers for ws, b in layer for p in (*ws, b)]
+
+
+def plain_moons_loss(value_class, layers, X, y):
+    """The loss written with +, *, relu and sum only, as micrograd's demo does."""
+    scores = []
+    for x in X:
+        h = [value_class(x[0]), value_class(x[1])]
+        for i, layer in enumerate(layers):
+            last = i == len(layers) - 1
+            out = []
+            for ws, b in layer:
+                act = sum((wi * hi for wi, hi in zip(ws, h)), b)
+                out.append(act if last else act.relu())
+            h = out
+        scores.append(h[0])
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in flat(layers))
+    return data_loss + reg_loss
+
+
+def plain_step(value_class, layers, X, y):
+    loss = plain_moons_loss(value_class, layers, X, y)
+    loss.backward()
+    return loss
+
+
+# --- the same step with each library's own MLP ---
+
+def micrograd_mlp(params):
+    from micrograd.nn import MLP
+
+    model = MLP(2, list(SIZES[1:]))
+    for p, v in zip(model.parameters(), [v for layer in params for ws, b in layer
+                                         for v in (*ws, b)]):
+        p.data = v
+    return model
+
+
+def micrograd_mlp_step(model, X, y):
+    from micrograd.engine import Value
+
+    scores = [model([Value(a) for a in x]) for x in X]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    loss = data_loss + ALPHA * sum(p * p for p in model.parameters())
+    model.zero_grad()
+    loss.backward()
+    return loss
+
+
+def nn_mlp(params):
+    from nn import MLP
+
+    model = MLP(2, list(SIZES[1:]))
+    for p, v in zip(model.parameters(), [v for layer in params for ws, b in layer
+                                         for v in (*ws, b)]):
+        p.data = v
+    return model
+
+
+def nn_loss(model, X, y):
+    from autograd import Value
+
+    scores = [model(x) for x in X]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    params = model.parameters()
+    return Value.sum(losses) * (1.0 / len(losses)) + ALPHA * Value.dot(params, params)
+
+
+def nn_mlp_step(model, X, y):
+    loss = nn_loss(model, X, y)
+    model.zero_grad()
+    loss.backward()
+    return loss
+
+
+def compiled_mlp_step(model):
+    """Trace the nn step once; the returned function replays it."""
+    import autograd
+
+    replay = autograd.compile(lambda X, y: nn_loss(model, X, y))
+
+    def step(X, y):
+        model.zero_grad()
+        return replay(X, y)
+
+    return step
+
+
+# --- the floor: the same forward and backward pass written by hand on floats ---
+
+def float_step(params, X, y):
+    """Loss and gradients (same nesting as params) of the moons step, on plain floats."""
+    grads = [[([0.0] * len(ws), 0.0) for ws, _ in layer] for layer in params]
+    grads = [[[list(gw), gb] for gw, gb in layer] for layer in grads]
+    n_layers = len(params)
+    total = 0.0
+    scale = 1.0 / len(X)
+    for x, yi in zip(X, y):
+        # Forward, keeping each layer's input and pre-activation.
+        inputs, pre = [], []
+        h = x
+        for i, layer in enumerate(params):
+            z = [sum(w * a for w, a in zip(ws, h)) + b for ws, b in layer]
+            inputs.append(h)
+            pre.append(z)
+            h = z if i == n_layers - 1 else [v if v > 0.0 else 0.0 for v in z]
+        margin = 1.0 - yi * h[0]
+        if margin <= 0.0:
+            continue
+        total += margin
+        # Backward: d loss / d score = -yi / n where the hinge is active.
+        dz = [-yi * scale]
+        for i in range(n_layers - 1, -1, -1):
+            layer, a, g_layer = params[i], inputs[i], grads[i]
+            da = [0.0] * len(a)
+            for (ws, _), g_neuron, d in zip(layer, g_layer, dz):
+                g_neuron[1] += d
+                gw = g_neuron[0]
+                for k, (w, ak) in enumerate(zip(ws, a)):
+                    gw[k] += ak * d
+                    da[k] += w * d
+            if i:
+                dz = [d if z > 0.0 else 0.0 for d, z in zip(da, pre[i - 1])]
+    loss = total * scale
+    for layer, g_layer in zip(params, grads):
+        for (ws, b), g_neuron in zip(layer, g_layer):
+            loss += ALPHA * (sum(w * w for w in ws) + b * b)
+            g_neuron[0] = [g + 2.0 * ALPHA * w for g, w in zip(g_neuron[0], ws)]
+            g_neuron[1] += 2.0 * ALPHA * b
+    return loss, grads
+
+
+def flat_float_grads(grads) -> list[float]:
+    return [v for layer in grads for gw, gb in layer for v in (*gw, gb)]
+
+
+# --- PyTorch with 0-d tensors: a scalar graph in torch ---
+
+def torch_step(params, X, y):
+    import torch
+
+    layers = [[([torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in ws],
+                torch.tensor(b, dtype=torch.float64, requires_grad=True)) for ws, b in layer]
+              for layer in params]
+    loss = plain_moons_loss(lambda v: torch.tensor(v, dtype=torch.float64), layers, X, y)
+    loss.backward()
+    return loss, layers
+
+
+# --- other workloads ---
+
+def chain(value_class, n: int):
+    """x * 1.0000001 + 0.1, n times over: a graph 2n nodes deep."""
+    v = value_class(0.5)
+    for _ in range(n):
+        v = v * 1.0000001 + 0.1
+    return v
+
+
+def wide_sum(value_class, n: int, n_ary=None):
+    xs = [value_class(float(i % 7)) for i in range(n)]
+    total = n_ary(xs) if n_ary else sum(xs)
+    return total, xs
