@@ -1,0 +1,201 @@
+"""autograd.compile: replayed gradients equal the eager engine's; shape changes are refused."""
+
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd
+from autograd import GraphChanged, Value
+
+UNARY = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin", "cos", "abs",
+         "neg"]
+
+
+def to_values(arg):
+    return [to_values(a) for a in arg] if isinstance(arg, list) else Value(arg)
+
+
+def eager_grads(fn, args, params):
+    for p in params:
+        p.grad = 0.0
+    out = fn(*[to_values(arg) for arg in args])
+    out.backward()
+    return out.data, [p.grad for p in params]
+
+
+def replay_grads(step, args, params):
+    for p in params:
+        p.grad = 0.0
+    data = step(*args)
+    return data, [p.grad for p in params]
+
+
+def assert_close(a, b, rel=1e-12):
+    assert math.isclose(a, b, rel_tol=rel, abs_tol=1e-300) or (math.isnan(a) and math.isnan(b))
+
+
+def mlp_loss(weights, bias):
+    def loss(xs, ys):
+        total = 0
+        for x, y in zip(xs, ys):
+            hidden = [Value.dot(w, x, b).tanh() for w, b in zip(weights[:-1], bias[:-1])]
+            score = Value.dot(weights[-1], hidden, bias[-1])
+            total = total + (1 - y * score).relu() + (score - y) ** 2 / 4
+        return total / len(xs) + 1e-3 * Value.sum(p * p for w in weights for p in w)
+    return loss
+
+
+def make_mlp(seed):
+    rng = random.Random(seed)
+    weights = [[Value(rng.uniform(-1, 1)) for _ in range(2)] for _ in range(3)]
+    weights.append([Value(rng.uniform(-1, 1)) for _ in range(3)])
+    bias = [Value(rng.uniform(-0.5, 0.5)) for _ in range(4)]
+    return weights, bias, [p for w in weights for p in w] + bias
+
+
+def test_mlp_replay_matches_eager_on_new_data_and_new_parameters():
+    weights, bias, params = make_mlp(0)
+    loss = mlp_loss(weights, bias)
+    step = autograd.compile(loss)
+    rng = random.Random(1)
+    for _ in range(5):
+        xs = [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(8)]
+        ys = [rng.choice([-1.0, 1.0]) for _ in range(8)]
+        expected, expected_grads = eager_grads(loss, [xs, ys], params)
+        got, got_grads = replay_grads(step, [xs, ys], params)
+        assert got == expected
+        assert got_grads == expected_grads      # the same operations in the same order
+        for p in params:                        # parameters move: the replay must read them
+            p.data -= 0.1 * p.grad
+
+
+def test_grads_accumulate_like_backward():
+    weights, bias, params = make_mlp(2)
+    step = autograd.compile(mlp_loss(weights, bias))
+    xs, ys = [[0.5, -1.0], [1.5, 0.25]], [1.0, -1.0]
+    for p in params:
+        p.grad = 0.0
+    step(xs, ys)
+    once = [p.grad for p in params]
+    step(xs, ys)
+    assert [p.grad for p in params] == [2 * g for g in once]
+
+
+def test_forward_only_leaves_grads_alone():
+    weights, bias, params = make_mlp(3)
+    loss = mlp_loss(weights, bias)
+    step = autograd.compile(loss)
+    xs, ys = [[0.1, 0.2]], [1.0]
+    expected = eager_grads(loss, [xs, ys], [])[0]
+    for p in params:
+        p.grad = 7.0
+    assert step.forward(xs, ys) == expected
+    assert all(p.grad == 7.0 for p in params)
+
+
+@st.composite
+def expressions(draw, depth=3):
+    """A random function of two inputs and one parameter, built from every operation."""
+    ops = draw(st.lists(st.sampled_from(UNARY + ["+", "-", "*", "/", "**", "leaky_relu",
+                                                 "sum", "dot"]),
+                        min_size=1, max_size=depth))
+    return ops
+
+
+def build(ops, a, b, p):
+    terms = [a, b, p]
+    v = a * p + b
+    for op in ops:
+        other = terms[len(str(op)) % 3]
+        if op in ("log", "sqrt"):
+            v = getattr(v * v + 0.5, op)()
+        elif op == "neg":
+            v = -v
+        elif op == "abs":
+            v = abs(v)
+        elif op in UNARY:
+            v = getattr(v.tanh(), op)()
+        elif op == "+":
+            v = v + other
+        elif op == "-":
+            v = other - v
+        elif op == "*":
+            v = v * other
+        elif op == "/":
+            v = v / (other * other + 1.0)
+        elif op == "**":
+            v = (v * v + 0.25) ** (p.tanh() + 1.5)
+        elif op == "leaky_relu":
+            v = v.leaky_relu(0.05)
+        elif op == "sum":
+            v = Value.sum([v, other, 2.0])
+        elif op == "dot":
+            v = Value.dot([v, p], [other, 0.5], b)
+    return v
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=expressions(),
+       a=st.floats(-2, 2), b=st.floats(-2, 2), p=st.floats(-1.5, 1.5),
+       a2=st.floats(-2, 2), b2=st.floats(-2, 2))
+def test_random_expressions_replay_equal_eager(ops, a, b, p, a2, b2):
+    param = Value(p)
+    fn = lambda x, y: build(ops, x, y, param)  # noqa: E731
+    step = autograd.compile(fn)
+    for args in ([a, b], [a2, b2]):
+        expected, (expected_grad,) = eager_grads(fn, args, [param])
+        got, (got_grad,) = replay_grads(step, args, [param])
+        assert_close(got, expected)
+        assert_close(got_grad, expected_grad)
+
+
+def test_branch_on_a_comparison_is_guarded():
+    w = Value(1.0)
+
+    def f(x):
+        return x * w if x > 0 else x * x * w
+    step = autograd.compile(f)
+    assert step(2.0) == 2.0
+    assert step(3.0) == 3.0
+    with pytest.raises(GraphChanged, match="comparison made while tracing"):
+        step(-1.0)
+    step.retrace()
+    assert step(-1.0) == 1.0
+
+
+def test_max_of_values_is_guarded():
+    step = autograd.compile(lambda xs: max(xs) * 2)
+    assert step([1.0, 3.0, 2.0]) == 6.0
+    with pytest.raises(GraphChanged):
+        step([5.0, 3.0, 2.0])
+
+
+def test_argument_structure_must_not_change():
+    step = autograd.compile(lambda xs: Value.sum(xs))
+    assert step([1.0, 2.0]) == 3.0
+    with pytest.raises(GraphChanged, match=r"\[2 numbers\].*\[3 numbers\]"):
+        step([1.0, 2.0, 3.0])
+
+
+def test_bad_arguments_and_outputs():
+    with pytest.raises(TypeError, match="expected a function"):
+        autograd.compile(3)
+    with pytest.raises(TypeError, match=r"argument\[0\]\[1\] must be a number.*str"):
+        autograd.compile(lambda xs: xs[0])([1.0, "a"])
+    with pytest.raises(TypeError, match="must return a Value.*float"):
+        autograd.compile(lambda x: 3.0)(1.0)
+
+
+def test_generated_source_is_straight_line_and_readable():
+    w = Value(-3.0, label="w")
+    step = autograd.compile(lambda x: (x * w).tanh())
+    step(2.0)
+    source = step.source
+    assert "def forward_backward(A, P):" in source
+    assert "tanh(" in source and "for " not in source and "while " not in source
+    assert step.parameters == [w]
+    # d tanh(x w)/dw = x (1 - tanh(x w)^2), at x = 2, w = -3
+    assert math.isclose(w.grad, 2.0 * (1 - math.tanh(-6.0) ** 2), rel_tol=1e-12)
