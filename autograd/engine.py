@@ -270,6 +270,12 @@ class Value:
         """A new leaf with the same data, cut off from this Value's graph."""
         return Value(self.data, self.label)
 
+    def backward_steps(self, gradient: float = 1.0):
+        """The backward pass one node at a time: see `autograd.backward_steps`."""
+        from autograd.steps import backward_steps
+
+        return backward_steps(self, gradient)
+
     # The methods made from OPS (added below): + - * / ** and their reflected
     # forms, unary -, abs(), exp, log, sqrt, tanh, sigmoid, relu,
     # leaky_relu(slope=0.01), softplus, sin, cos.
@@ -293,8 +299,12 @@ class Value:
         """
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-        ws = [_operand(w, "dot") for w in weights]
-        xs = [_operand(x, "dot") for x in inputs]
+        # A neuron calls this with Values only: check that in one pass, wrap only if not.
+        ws, xs = weights, inputs
+        if not _VALUE_TYPES.issuperset(map(type, ws)):
+            ws = [_operand(w, "dot") for w in ws]
+        if not _VALUE_TYPES.issuperset(map(type, xs)):
+            xs = [_operand(x, "dot") for x in xs]
         w_data = [w.data for w in ws]
         x_data = [x.data for x in xs]
         out = sum(map(float.__mul__, w_data, x_data), 0.0)
@@ -313,6 +323,9 @@ class Constant(Value):
     """A leaf made from a plain number inside an operation, such as the 2 in `x * 2`."""
 
     __slots__ = ()
+
+
+_VALUE_TYPES = frozenset({Value, Constant})
 
 
 def _operand(other, op: str) -> Value:
