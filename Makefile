@@ -22,8 +22,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 demo: $(VENV)/.installed-demo
 	$(PY) -m autograd
 
+# Every test, and every notebook executed top to bottom.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest
+	$(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=300
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench

@@ -109,8 +109,6 @@ def pow_exponent_grad(x, out):
     return 0.0 if x == 0.0 else math.nan
 
 
-
-
 # --- recording the graph ----------------------------------------------------
 
 _grad_enabled = True
