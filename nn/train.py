@@ -1,0 +1,335 @@
+"""Training: `fit` runs the loop, `accuracy` scores a model, `History` records the run."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from autograd import Value
+from nn import optim
+from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
+from nn.module import evaluating, output_label
+
+LOSSES: dict[str, Callable[[Any, Any], Value]] = {
+    "hinge": hinge,
+    "mse": mse,
+    "bce": binary_cross_entropy_with_logits,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "cross_entropy": cross_entropy,
+}
+OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
+              "adagrad": "Adagrad"}
+
+
+@dataclass
+class History:
+    """What `fit` measured, one entry per epoch.
+
+    `train_loss` and `train_accuracy` are averages over the epoch's batches as they
+    were computed during training (before each step, with dropout on, as Keras
+    reports them); `val_loss` and `val_accuracy` are measured after the epoch in
+    evaluation mode. Losses are the data loss, without the L2 penalty, so training
+    and validation are comparable. The accuracy lists stay empty when the labels
+    are not classes. `lr` is the learning rate used in each epoch; `best_epoch` the
+    (0-based) epoch with the lowest validation loss, or None without validation.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs ran (fewer than asked for if training stopped early)."""
+        return len(self.train_loss)
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write one row per epoch: epoch, then every column that has values."""
+        columns = {name: values for name, values in (
+            ("train_loss", self.train_loss), ("train_accuracy", self.train_accuracy),
+            ("val_loss", self.val_loss), ("val_accuracy", self.val_accuracy),
+            ("lr", self.lr)) if values}
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["epoch", *columns])
+            for epoch in range(self.epochs):
+                writer.writerow([epoch, *(repr(values[epoch]) for values in columns.values())])
+
+
+def accuracy(model: Callable[[Any], Any], X: Sequence, y: Sequence,
+             threshold: float = 0.0) -> float:
+    """The fraction of samples in `X` whose predicted label equals `y`, evaluated without a graph.
+
+    A single-output model predicts the positive label when its score is above
+    `threshold` (0: the sign of a hinge score or of a logit; use 0.5 for a model
+    trained with mse on 0/1 targets); the labels are 0/1 or -1/+1, as in `y`.
+    A model with several outputs predicts the index of its largest output.
+    This is `model.predict(X, threshold, labels)` compared with `y`.
+    """
+    X, y = _check_data(X, y, "accuracy")
+    with evaluating(model):
+        outputs = [model(x) for x in X]
+    pair = _label_pair(y)
+    if isinstance(outputs[0], Value) and pair is None:
+        raise ValueError("accuracy: for a single-output model the labels must be 0/1 or -1/+1, "
+                         f"got {_some_values(y)}")
+    return _fraction_correct(outputs, y, pair or (-1, 1), threshold)
+
+
+def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], Value] = "hinge",
+        optimizer: Any = "sgd", lr: float | Callable[[int], float] | None = None,
+        epochs: int = 100, batch_size: int | None = None,
+        validation: tuple[Sequence, Sequence] | None = None, early_stopping: int | None = None,
+        l2: float = 0.0, shuffle: bool = True, seed: int | None = None, progress: bool = True,
+        schedule: Any = None) -> History:
+    """Train `model` on samples `X` with labels or targets `y`; return the `History`.
+
+    - `loss`: "hinge", "mse", "bce" (binary cross-entropy on logits), "cross_entropy",
+      or a function `loss(outputs, targets) -> Value` giving the batch's mean loss.
+      For "hinge", 0/1 labels are used as -1/+1; for "bce", -1/+1 labels as 0/1.
+    - `optimizer`: an optimizer from `nn.optim` (or anything with `step()` and
+      `zero_grad()`), or its name: "sgd", "adam", "adamw", "rmsprop", "adagrad".
+    - `lr`: the learning rate, or a function of the epoch (0, 1, ...) giving it;
+      None keeps the optimizer's own.
+    - `batch_size`: None trains on the whole set at once (one step per epoch);
+      otherwise mini-batches, reshuffled each epoch when `shuffle`, with `seed`.
+    - `validation`: `(X_val, y_val)`, scored after every epoch.
+    - `early_stopping`: stop after this many epochs without a lower validation
+      loss and restore the weights of the best epoch (needs `validation`).
+    - `l2`: adds `l2_penalty(model.parameters(), l2)` to the loss that is minimized.
+    - `schedule`: a learning-rate scheduler built on `optimizer` (its `step()` is
+      called after every epoch).
+    - `progress`: show a progress bar with loss and accuracy (terminal or Jupyter).
+    """
+    X, y = _check_data(X, y, "fit")
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise TypeError(f"fit: model must be a module (callable, with parameters()), "
+                        f"got {type(model).__name__}")
+    loss_function = _loss_function(loss)
+    epochs = _check_count(epochs, "epochs")
+    if batch_size is not None:
+        batch_size = _check_count(batch_size, "batch_size")
+    if early_stopping is not None:
+        early_stopping = _check_count(early_stopping, "early_stopping")
+        if validation is None:
+            raise ValueError("fit: early_stopping needs validation=(X_val, y_val) to monitor")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("fit: validation must be a pair (X_val, y_val)")
+        X_val, y_val = _check_data(*validation, "fit: validation")
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
+            math.isfinite(l2) and l2 >= 0.0):
+        raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
+    lr_at = lr if callable(lr) else None
+    if lr is not None and lr_at is None:
+        _check_lr(lr, "fit: lr")
+    parameters = model.parameters()
+    optimizer = _make_optimizer(optimizer, parameters, lr_at(0) if lr_at else lr)
+    if schedule is not None and not callable(getattr(schedule, "step", None)):
+        raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
+                        f"got {type(schedule).__name__}")
+
+    # How outputs become predictions: probe one output for its shape.
+    with evaluating(model):
+        probe = model(X[0])
+    single_output = isinstance(probe, Value)
+    pair = _label_pair(y) if single_output else None
+    if single_output:
+        is_classification = pair is not None
+    else:
+        is_classification = _are_class_indices(y, len(probe))
+    threshold = 0.0
+    if loss_function is mse and pair is not None:
+        threshold = (pair[0] + pair[1]) / 2.0  # midway between the two target values
+    targets = _loss_targets(y, loss_function)
+    if validation is not None:
+        val_targets = _loss_targets(y_val, loss_function)
+
+    history = History()
+    rng = random.Random(seed)
+    order = list(range(len(X)))
+    step_size = batch_size or len(X)
+    best_loss, best_state, waited = math.inf, None, 0
+    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress)
+    try:
+        for epoch in bar:
+            if lr_at is not None:
+                lr_now = lr_at(epoch)
+                _check_lr(lr_now, f"fit: lr({epoch})")
+                _set_lr(optimizer, lr_now)
+            history.lr.append(_get_lr(optimizer))
+            if shuffle and batch_size is not None:
+                rng.shuffle(order)
+            total_loss, correct = 0.0, 0
+            for start in range(0, len(X), step_size):
+                batch = order[start:start + step_size]
+                outputs = [model(X[i]) for i in batch]
+                data_loss = loss_function(outputs, [targets[i] for i in batch])
+                objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
+                optimizer.zero_grad()
+                objective.backward()
+                optimizer.step()
+                total_loss += data_loss.data * len(batch)
+                if is_classification:
+                    correct += _count_correct(outputs, [y[i] for i in batch], pair, threshold)
+            if schedule is not None:
+                schedule.step()
+            history.train_loss.append(total_loss / len(X))
+            if is_classification:
+                history.train_accuracy.append(correct / len(X))
+            postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
+            if is_classification:
+                postfix["acc"] = f"{history.train_accuracy[-1]:.1%}"
+
+            if validation is not None:
+                with evaluating(model):
+                    outputs = [model(x) for x in X_val]
+                    val_loss = loss_function(outputs, val_targets).data
+                history.val_loss.append(val_loss)
+                postfix["val_loss"] = f"{val_loss:.4g}"
+                if is_classification:
+                    history.val_accuracy.append(
+                        _fraction_correct(outputs, y_val, pair or (-1, 1), threshold))
+                    postfix["val_acc"] = f"{history.val_accuracy[-1]:.1%}"
+                if val_loss < best_loss:
+                    best_loss, waited = val_loss, 0
+                    history.best_epoch = epoch
+                    if early_stopping is not None:
+                        best_state = model.state_dict()
+                else:
+                    waited += 1
+            bar.set_postfix(postfix, refresh=False)
+            if early_stopping is not None and waited >= early_stopping:
+                break
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+# --- helpers --------------------------------------------------------------------
+
+def _check_data(X: Any, y: Any, where: str) -> tuple[Sequence, Sequence]:
+    for name, data in (("X", X), ("y", y)):
+        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+            raise TypeError(f"{where}: {name} must be a list, got {type(data).__name__}")
+    if len(X) != len(y):
+        raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)} labels")
+    if not X:
+        raise ValueError(f"{where}: no samples")
+    return X, y
+
+
+def _check_count(n: Any, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"fit: {name} must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"fit: {name} must be at least 1, got {n}")
+    return n
+
+
+def _check_lr(lr: Any, where: str) -> None:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"{where} must be a number, got {type(lr).__name__}")
+    if not (math.isfinite(lr) and lr >= 0.0):
+        raise ValueError(f"{where} must be a finite number >= 0, got {lr}")
+
+
+def _loss_function(loss: Any) -> Callable[[Any, Any], Value]:
+    if callable(loss):
+        return loss
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss]
+    raise ValueError(f"fit: unknown loss {loss!r}; use one of {', '.join(LOSSES)} or a function "
+                     f"loss(outputs, targets) -> Value")
+
+
+def _make_optimizer(optimizer: Any, parameters: list[Value], lr: float | None) -> Any:
+    if isinstance(optimizer, str):
+        name = OPTIMIZERS.get(optimizer.lower())
+        if name is None or not hasattr(optim, name):
+            raise ValueError(f"fit: unknown optimizer {optimizer!r}; use one of "
+                             f"{', '.join(OPTIMIZERS)} or an optimizer instance")
+        cls = getattr(optim, name)
+        return cls(parameters) if lr is None else cls(parameters, lr=lr)
+    if not (callable(getattr(optimizer, "step", None))
+            and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"fit: optimizer must be a name or an optimizer (with step() and "
+                        f"zero_grad()), got {type(optimizer).__name__}")
+    if lr is not None:
+        _set_lr(optimizer, lr)
+    return optimizer
+
+
+# Optimizers keep the learning rate as `lr` (nn.optim) or in `param_groups` (PyTorch).
+
+def _get_lr(optimizer: Any) -> float:
+    if hasattr(optimizer, "lr"):
+        return float(optimizer.lr)
+    groups = getattr(optimizer, "param_groups", None)
+    return float(groups[0]["lr"]) if groups else math.nan
+
+
+def _set_lr(optimizer: Any, lr: float) -> None:
+    groups = getattr(optimizer, "param_groups", None)
+    if groups and not hasattr(optimizer, "lr"):
+        for group in groups:
+            group["lr"] = lr
+    else:
+        optimizer.lr = lr
+
+
+def _label_pair(labels: Sequence) -> tuple[int, int] | None:
+    """(0, 1) or (-1, 1) when every label is one of them, else None."""
+    values = set()
+    for label in labels:
+        if isinstance(label, bool) or not isinstance(label, (int, float)):
+            return None
+        values.add(label)
+    if values <= {0, 1}:
+        return (0, 1)
+    if values <= {-1, 1}:
+        return (-1, 1)
+    return None
+
+
+def _are_class_indices(labels: Sequence, classes: int) -> bool:
+    return all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < classes
+               for t in labels)
+
+
+def _loss_targets(labels: Sequence, loss_function: Callable) -> list:
+    # The two binary losses each want their own label convention.
+    pair = _label_pair(labels)
+    if loss_function is hinge and pair == (0, 1):
+        return [2 * t - 1 for t in labels]
+    if loss_function is binary_cross_entropy_with_logits and pair == (-1, 1):
+        return [(t + 1) // 2 if isinstance(t, int) else (t + 1.0) / 2.0 for t in labels]
+    return list(labels)
+
+
+def _count_correct(outputs: list, labels: Sequence, pair: tuple[Any, Any] | None,
+                   threshold: float) -> int:
+    pair = pair or (-1, 1)
+    return sum(output_label(o, threshold, pair) == t for o, t in zip(outputs, labels))
+
+
+def _fraction_correct(outputs: list, labels: Sequence, pair: tuple[Any, Any],
+                      threshold: float) -> float:
+    return _count_correct(outputs, labels, pair, threshold) / len(labels)
+
+
+def _some_values(labels: Sequence) -> str:
+    distinct = sorted({repr(t) for t in labels})
+    return ", ".join(distinct[:5]) + (", ..." if len(distinct) > 5 else "")
