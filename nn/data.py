@@ -1,0 +1,336 @@
+"""Small two-dimensional data sets, splitting, and batches: pure Python, reproducible by seed.
+
+Each `make_*` function returns `(X, y)`: X a list of points, each a list of
+floats, and y a list of int class labels 0, 1, ... (scikit-learn's shapes and
+conventions). `seed` may be an int (the same seed gives the same data), a
+`random.Random` to draw from, or None for fresh randomness.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator, Sequence
+from numbers import Integral, Real
+from typing import Any, TypeVar
+
+__all__ = ["make_moons", "make_circles", "make_blobs", "make_xor", "make_spiral",
+           "train_test_split", "batches", "to_pm1"]
+
+Row = TypeVar("Row")
+Label = TypeVar("Label")
+Seed = int | random.Random | None
+
+
+# --- checking arguments -----------------------------------------------------
+
+def _rng(owner: str, seed: Any) -> random.Random:
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{owner}: seed must be an int, a random.Random or None, "
+                        f"got {type(seed).__name__}")
+    return random.Random(seed)
+
+
+def _positive_int(owner: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be >= 1, got {value!r}")
+    return int(value)
+
+
+def _number(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
+    return float(value)
+
+
+def _non_negative(owner: str, name: str, value: Any) -> float:
+    number = _number(owner, name, value)
+    if number < 0.0:
+        raise ValueError(f"{owner}: {name} must be >= 0, got {value!r}")
+    return number
+
+
+def _flag(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_xy(owner: str, X: Any, y: Any) -> int:
+    for name, data in (("X", X), ("y", y)):
+        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+            raise TypeError(f"{owner}: {name} must be a list, got {type(data).__name__}")
+    if len(X) != len(y):
+        raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)}")
+    if not X:
+        raise ValueError(f"{owner}: X and y are empty")
+    return len(X)
+
+
+# --- making data sets -------------------------------------------------------
+
+def _linspace(start: float, stop: float, num: int, endpoint: bool = True) -> list[float]:
+    # numpy.linspace: num evenly spaced values; with endpoint the last is stop.
+    if num == 1:
+        return [start]
+    step = (stop - start) / (num - 1 if endpoint else num)
+    return [start + i * step for i in range(num)]
+
+
+def _split_evenly(n: int, parts: int) -> list[int]:
+    # As scikit-learn: n // parts each, the first n % parts get one more.
+    return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
+
+
+def _finish(X: list[list[float]], y: list[int], noise: float, rng: random.Random,
+            shuffle: bool) -> tuple[list[list[float]], list[int]]:
+    if noise > 0.0:
+        X = [[coordinate + rng.gauss(0.0, noise) for coordinate in point] for point in X]
+    if shuffle:
+        order = list(range(len(X)))
+        rng.shuffle(order)
+        X, y = [X[i] for i in order], [y[i] for i in order]
+    return X, y
+
+
+def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
+               shuffle: bool = True) -> tuple[list[list[float]], list[int]]:
+    """Two interleaving half circles, as scikit-learn's make_moons.
+
+    Label 0: n_samples // 2 points (cos t, sin t), t evenly spaced in [0, pi].
+    Label 1: the rest, (1 - cos t, 1 - sin t - 0.5). Then Gaussian noise of
+    standard deviation `noise` on each coordinate, then shuffled if `shuffle`.
+    """
+    owner = "make_moons"
+    n_samples = _positive_int(owner, "n_samples", n_samples)
+    noise = _non_negative(owner, "noise", noise)
+    shuffle = _flag(owner, "shuffle", shuffle)
+    rng = _rng(owner, seed)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    X = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
+    X += [[1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5] for t in _linspace(0.0, math.pi, n_in)]
+    return _finish(X, [0] * n_out + [1] * n_in, noise, rng, shuffle)
+
+
+def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.8,
+                 seed: Seed = None, shuffle: bool = True) -> tuple[list[list[float]], list[int]]:
+    """A circle inside another, as scikit-learn's make_circles.
+
+    Label 0: n_samples // 2 points evenly spaced on the unit circle. Label 1: the
+    rest, on the circle of radius `factor` (0 <= factor < 1). Then Gaussian
+    noise of standard deviation `noise`, then shuffled if `shuffle`.
+    """
+    owner = "make_circles"
+    n_samples = _positive_int(owner, "n_samples", n_samples)
+    noise = _non_negative(owner, "noise", noise)
+    factor = _number(owner, "factor", factor)
+    if not 0.0 <= factor < 1.0:
+        raise ValueError(f"{owner}: factor must be in [0, 1), got {factor!r}")
+    shuffle = _flag(owner, "shuffle", shuffle)
+    rng = _rng(owner, seed)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    X = [[math.cos(t), math.sin(t)]
+         for t in _linspace(0.0, 2.0 * math.pi, n_out, endpoint=False)]
+    X += [[factor * math.cos(t), factor * math.sin(t)]
+          for t in _linspace(0.0, 2.0 * math.pi, n_in, endpoint=False)]
+    return _finish(X, [0] * n_out + [1] * n_in, noise, rng, shuffle)
+
+
+def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 3,
+               n_features: int = 2, cluster_std: float | Sequence[float] = 1.0,
+               center_box: tuple[float, float] = (-10.0, 10.0), seed: Seed = None,
+               shuffle: bool = True) -> tuple[list[list[float]], list[int]]:
+    """Gaussian clusters, as scikit-learn's make_blobs.
+
+    `centers` is a number of clusters, whose centers are drawn uniformly in
+    `center_box` in each of `n_features` coordinates, or the list of centers
+    itself (then n_features is their length). Cluster k gets label k,
+    n_samples // len(centers) points (the first n_samples % len(centers)
+    clusters one more) and standard deviation `cluster_std` (or
+    `cluster_std[k]`) in each coordinate.
+    """
+    owner = "make_blobs"
+    n_samples = _positive_int(owner, "n_samples", n_samples)
+    shuffle = _flag(owner, "shuffle", shuffle)
+    rng = _rng(owner, seed)
+    if isinstance(centers, int) and not isinstance(centers, bool):
+        n_centers = _positive_int(owner, "centers", centers)
+        n_features = _positive_int(owner, "n_features", n_features)
+        if isinstance(center_box, (str, bytes)) or not isinstance(center_box, Sequence) \
+                or len(center_box) != 2:
+            raise TypeError(f"{owner}: center_box must be a pair (low, high), got {center_box!r}")
+        low = _number(owner, "center_box[0]", center_box[0])
+        high = _number(owner, "center_box[1]", center_box[1])
+        if low > high:
+            raise ValueError(f"{owner}: center_box must have low <= high, got {center_box!r}")
+        points = [[rng.uniform(low, high) for _ in range(n_features)] for _ in range(n_centers)]
+    elif isinstance(centers, Sequence) and not isinstance(centers, (str, bytes)) and centers:
+        points = []
+        for k, center in enumerate(centers):
+            if isinstance(center, (str, bytes)) or not isinstance(center, Sequence) or not center:
+                raise TypeError(f"{owner}: centers[{k}] must be a list of numbers, "
+                                f"got {center!r}")
+            points.append([_number(owner, f"centers[{k}][{j}]", c) for j, c in enumerate(center)])
+        if len({len(point) for point in points}) != 1:
+            raise ValueError(f"{owner}: all centers must have the same number of coordinates")
+        n_centers = len(points)
+    else:
+        raise TypeError(f"{owner}: centers must be a positive int or a non-empty list of "
+                        f"points, got {centers!r}")
+    if isinstance(cluster_std, Sequence) and not isinstance(cluster_std, (str, bytes)):
+        if len(cluster_std) != n_centers:
+            raise ValueError(f"{owner}: cluster_std has {len(cluster_std)} values for "
+                             f"{n_centers} centers")
+        stds = [_non_negative(owner, f"cluster_std[{k}]", s) for k, s in enumerate(cluster_std)]
+    else:
+        stds = [_non_negative(owner, "cluster_std", cluster_std)] * n_centers
+    X: list[list[float]] = []
+    y: list[int] = []
+    for k, count in enumerate(_split_evenly(n_samples, n_centers)):
+        for _ in range(count):
+            X.append([c + rng.gauss(0.0, stds[k]) if stds[k] > 0.0 else c for c in points[k]])
+            y.append(k)
+    return _finish(X, y, 0.0, rng, shuffle)
+
+
+def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
+             shuffle: bool = True) -> tuple[list[list[float]], list[int]]:
+    """Points in the four quadrants of [-1, 1]^2, labelled by the XOR of their signs.
+
+    The quadrants get n_samples // 4 points each (the first n_samples % 4 one
+    more), in the order (+, +), (-, +), (-, -), (+, -), drawn uniformly in that
+    quadrant of the square. Label 1 when the two coordinates have different
+    signs, else 0; labels are given before the Gaussian noise of standard
+    deviation `noise` is added, so noise can carry points across an axis.
+    """
+    owner = "make_xor"
+    n_samples = _positive_int(owner, "n_samples", n_samples)
+    noise = _non_negative(owner, "noise", noise)
+    shuffle = _flag(owner, "shuffle", shuffle)
+    rng = _rng(owner, seed)
+    X: list[list[float]] = []
+    y: list[int] = []
+    quadrants = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)]
+    for (sign_x, sign_y), count in zip(quadrants, _split_evenly(n_samples, 4)):
+        for _ in range(count):
+            # 1 - random() lies in (0, 1], so no point sits on an axis.
+            X.append([sign_x * (1.0 - rng.random()), sign_y * (1.0 - rng.random())])
+            y.append(int(sign_x != sign_y))
+    return _finish(X, y, noise, rng, shuffle)
+
+
+def make_spiral(n_samples: int = 100, classes: int = 3, noise: float = 0.0,
+                seed: Seed = None, shuffle: bool = True) -> tuple[list[list[float]], list[int]]:
+    """Interleaved spiral arms, one per class: the spiral of Stanford's CS231n notes.
+
+    Class j gets n_samples // classes points (the first n_samples % classes one
+    more) with radius r evenly spaced in [0, 1] and angle t evenly spaced in
+    [4j, 4(j + 1)] plus Gaussian noise of standard deviation `noise` (the notes
+    use 0.2); the point is (r sin t, r cos t).
+    """
+    owner = "make_spiral"
+    n_samples = _positive_int(owner, "n_samples", n_samples)
+    classes = _positive_int(owner, "classes", classes)
+    noise = _non_negative(owner, "noise", noise)
+    shuffle = _flag(owner, "shuffle", shuffle)
+    rng = _rng(owner, seed)
+    X: list[list[float]] = []
+    y: list[int] = []
+    for j, count in enumerate(_split_evenly(n_samples, classes)):
+        radii = _linspace(0.0, 1.0, count)
+        angles = _linspace(4.0 * j, 4.0 * (j + 1), count)
+        for r, t in zip(radii, angles):
+            if noise > 0.0:
+                t += rng.gauss(0.0, noise)
+            X.append([r * math.sin(t), r * math.cos(t)])
+            y.append(j)
+    return _finish(X, y, 0.0, rng, shuffle)
+
+
+# --- splitting and batching -------------------------------------------------
+
+def train_test_split(X: Sequence[Row], y: Sequence[Label], test_size: float | int = 0.25,
+                     shuffle: bool = True, seed: Seed = None,
+                     ) -> tuple[list[Row], list[Row], list[Label], list[Label]]:
+    """Split samples into a training and a test set: `X_train, X_test, y_train, y_test`.
+
+    `test_size` is a fraction in (0, 1) (the test set gets ceil(test_size * n)
+    samples) or a number of samples; both sets must be non-empty. Without
+    `shuffle` the test set is the last samples, as in scikit-learn.
+    """
+    owner = "train_test_split"
+    n = _check_xy(owner, X, y)
+    shuffle = _flag(owner, "shuffle", shuffle)
+    if isinstance(test_size, bool) or not isinstance(test_size, Real):
+        raise TypeError(f"{owner}: test_size must be a fraction or an int, "
+                        f"got {type(test_size).__name__}")
+    if isinstance(test_size, Integral):
+        n_test = int(test_size)
+        if not 1 <= n_test <= n - 1:
+            raise ValueError(f"{owner}: test_size={test_size} must be between 1 and {n - 1} "
+                             f"for {n} samples, so that both sets are non-empty")
+    else:
+        if not 0.0 < test_size < 1.0:
+            raise ValueError(f"{owner}: test_size must be in (0, 1) as a fraction, "
+                             f"got {test_size!r}")
+        n_test = math.ceil(test_size * n)
+        if n_test > n - 1:
+            raise ValueError(f"{owner}: test_size={test_size!r} leaves no training samples "
+                             f"out of {n}")
+    order = list(range(n))
+    if shuffle:
+        _rng(owner, seed).shuffle(order)
+        test, train = order[:n_test], order[n_test:]
+    else:
+        train, test = order[:n - n_test], order[n - n_test:]
+    return ([X[i] for i in train], [X[i] for i in test],
+            [y[i] for i in train], [y[i] for i in test])
+
+
+def batches(X: Sequence[Row], y: Sequence[Label], batch_size: int | None = None,
+            shuffle: bool = True, seed: Seed = None,
+            ) -> Iterator[tuple[list[Row], list[Label]]]:
+    """Yield `(X_batch, y_batch)` pairs that cover every sample exactly once: one epoch.
+
+    `batch_size=None` gives one batch of everything (full-batch gradient
+    descent), 1 gives single samples (stochastic), anything else mini-batches;
+    the last batch may be smaller. With `shuffle` the order is random: for a
+    new order each epoch, pass a `random.Random` (it advances) or a different
+    int seed each epoch, not the same int.
+    """
+    owner = "batches"
+    n = _check_xy(owner, X, y)
+    size = n if batch_size is None else _positive_int(owner, "batch_size", batch_size)
+    order = list(range(n))
+    if _flag(owner, "shuffle", shuffle):
+        _rng(owner, seed).shuffle(order)
+
+    # A generator inside, so that bad arguments raise at the call, not at the first batch.
+    def generate() -> Iterator[tuple[list[Row], list[Label]]]:
+        for start in range(0, n, size):
+            chosen = order[start:start + size]
+            yield [X[i] for i in chosen], [y[i] for i in chosen]
+
+    return generate()
+
+
+def to_pm1(y: Sequence[int]) -> list[int]:
+    """Labels 0/1 as -1/+1 (for the hinge loss): 0 -> -1, 1 -> 1."""
+    if isinstance(y, (str, bytes)) or not isinstance(y, Sequence):
+        raise TypeError(f"to_pm1: y must be a list of 0/1 labels, got {type(y).__name__}")
+    result = []
+    for i, label in enumerate(y):
+        if isinstance(label, bool) or label not in (0, 1):
+            raise ValueError(f"to_pm1: y[{i}] must be 0 or 1, got {label!r}")
+        result.append(1 if label == 1 else -1)
+    return result
