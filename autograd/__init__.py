@@ -11,14 +11,21 @@ from autograd.engine import (
     no_grad,
     topological_order,
 )
+from autograd.render import RendererNotFoundError
+from autograd.steps import BackwardStep, backward_steps
+from autograd.viz import draw_dot
 
 __all__ = [
     "CompiledFunction",
     "GraphChanged",
     "compile",
     "OPS",
+    "BackwardStep",
     "Constant",
+    "RendererNotFoundError",
     "Value",
+    "backward_steps",
+    "draw_dot",
     "grad",
     "gradcheck",
     "is_grad_enabled",
