@@ -79,8 +79,8 @@ def _check_xy(owner: str, X: Any, y: Any) -> int:
 
 def _linspace(start: float, stop: float, num: int, endpoint: bool = True) -> list[float]:
     # numpy.linspace: num evenly spaced values; with endpoint the last is stop.
-    if num == 1:
-        return [start]
+    if num <= 1:
+        return [start] * num
     step = (stop - start) / (num - 1 if endpoint else num)
     return [start + i * step for i in range(num)]
 
@@ -208,7 +208,7 @@ def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
     """Points in the four quadrants of [-1, 1]^2, labelled by the XOR of their signs.
 
     The quadrants get n_samples // 4 points each (the first n_samples % 4 one
-    more), in the order (+, +), (-, +), (-, -), (+, -), drawn uniformly in that
+    more), in the order (+, +), (-, -), (-, +), (+, -), drawn uniformly in that
     quadrant of the square. Label 1 when the two coordinates have different
     signs, else 0; labels are given before the Gaussian noise of standard
     deviation `noise` is added, so noise can carry points across an axis.
@@ -220,7 +220,7 @@ def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
     rng = _rng(owner, seed)
     X: list[list[float]] = []
     y: list[int] = []
-    quadrants = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)]
+    quadrants = [(1.0, 1.0), (-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0)]
     for (sign_x, sign_y), count in zip(quadrants, _split_evenly(n_samples, 4)):
         for _ in range(count):
             # 1 - random() lies in (0, 1], so no point sits on an axis.
