@@ -11,9 +11,7 @@ from autograd.engine import (
     no_grad,
     topological_order,
 )
-from autograd.render import RendererNotFoundError
 from autograd.steps import BackwardStep, backward_steps
-from autograd.viz import draw_dot
 
 __all__ = [
     "CompiledFunction",
@@ -32,3 +30,17 @@ __all__ = [
     "no_grad",
     "topological_order",
 ]
+
+
+def __getattr__(name: str):
+    # Drawing needs the graphviz package; import it on first use, so that the
+    # engine itself loads with the standard library alone.
+    if name == "draw_dot":
+        from autograd.viz import draw_dot
+
+        return draw_dot
+    if name == "RendererNotFoundError":
+        from autograd.render import RendererNotFoundError
+
+        return RendererNotFoundError
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")
