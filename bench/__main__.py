@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     repeat = 2 if args.quick else args.repeat
 
     import micrograd.engine
+
     from autograd import Value
 
     has_torch = importlib.util.find_spec("torch") is not None
