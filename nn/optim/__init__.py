@@ -94,8 +94,9 @@ def _divide(numerator: float, denominator: float) -> float:
     # The denominators here are sqrt(...) + eps >= 0; with eps = 0 they can be
     # 0, where float division should give inf or nan (as in PyTorch), not raise.
     if denominator == 0.0:
-        return math.nan if numerator == 0.0 or math.isnan(numerator) else \
-            math.copysign(math.inf, numerator)
+        if numerator == 0.0 or math.isnan(numerator):
+            return math.nan
+        return math.copysign(math.inf, numerator)
     return numerator / denominator
 
 
