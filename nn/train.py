@@ -131,7 +131,9 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
             math.isfinite(l2) and l2 >= 0.0):
         raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
     lr_at = lr if callable(lr) else None
-    if lr is not None and lr_at is None:
+    if lr_at is not None:
+        _check_lr(lr_at(0), "fit: lr(0)")
+    elif lr is not None:
         _check_lr(lr, "fit: lr")
     parameters = model.parameters()
     optimizer = _make_optimizer(optimizer, parameters, lr_at(0) if lr_at else lr)
