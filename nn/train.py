@@ -80,9 +80,13 @@ def accuracy(model: Callable[[Any], Any], X: Sequence, y: Sequence,
     with evaluating(model):
         outputs = [model(x) for x in X]
     pair = _label_pair(y)
-    if isinstance(outputs[0], Value) and pair is None:
-        raise ValueError("accuracy: for a single-output model the labels must be 0/1 or -1/+1, "
-                         f"got {_some_values(y)}")
+    if isinstance(outputs[0], Value):
+        if pair is None:
+            raise ValueError("accuracy: for a single-output model the labels must be 0/1 or "
+                             f"-1/+1, got {_some_values(y)}")
+    elif not _are_class_indices(y, len(outputs[0])):
+        raise ValueError(f"accuracy: for a model with {len(outputs[0])} outputs the labels must "
+                         f"be class indices 0 to {len(outputs[0]) - 1}, got {_some_values(y)}")
     return _fraction_correct(outputs, y, pair or (-1, 1), threshold)
 
 

@@ -149,6 +149,8 @@ def test_accuracy_errors():
         nn.accuracy(neuron, [[0.0], [1.0]], [1])
     with pytest.raises(ValueError, match="no samples"):
         nn.accuracy(neuron, [], [])
+    with pytest.raises(ValueError, match="labels must be class indices 0 to 2, got 0, 3"):
+        nn.accuracy(nn.Layer(1, 3, seed=0), [[0.0], [1.0]], [0, 3])
 
 
 @pytest.mark.parametrize("loss, labels, threshold", [
