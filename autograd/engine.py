@@ -367,7 +367,7 @@ def {method}(self, {parameter}):
     if other.__class__ is not Value:
         other = _as_operand(other)
         if other is None:
-            return NotImplemented
+            {not_a_number}
     x = {first}.data
     y = {second}.data
     try:
@@ -404,12 +404,19 @@ def method_source(name: str, reflected: bool = False) -> str:
         method = METHOD_NAMES.get(name, name)
     if len(local) == 1:
         return _UNARY_TEMPLATE.format(method=method, name=name, forward=forward, dx=local[0])
-    parameter, parameter_name = ("slope=0.01", "slope") if name == "leaky_relu" else ("other",
-                                                                                      "other")
+    if method.startswith("__"):
+        # An operator hands an operand it cannot use back to Python, which then
+        # tries the other operand's method or raises a TypeError naming both types.
+        parameter, parameter_name, not_a_number = "other", "other", "return NotImplemented"
+    else:
+        parameter, parameter_name = "slope=0.01", "slope"
+        not_a_number = (f"raise TypeError(f'{name}: slope must be a number, "
+                        "got {type(slope).__name__}')")
     first, second = ("other", "self") if reflected else ("self", "other")
     return _BINARY_TEMPLATE.format(method=method, name=name, forward=forward, dx=local[0],
                                    dy=local[1], first=first, second=second,
-                                   parameter=parameter, parameter_name=parameter_name)
+                                   parameter=parameter, parameter_name=parameter_name,
+                                   not_a_number=not_a_number)
 
 
 def _make_methods() -> None:
