@@ -335,6 +335,11 @@ def _operand(other, op: str) -> Value:
 def _as_operand(other) -> Value | None:
     """`other` as a Value, or None when it is not a number (the operator returns NotImplemented,
     so Python raises a TypeError naming both types)."""
+    cls = other.__class__
+    if cls is float:                # the common case first: x * 2.0
+        return Constant(other)
+    if cls is int:
+        return Constant(float(other))
     if isinstance(other, Value):
         return other
     if isinstance(other, (int, float)) and not isinstance(other, bool):

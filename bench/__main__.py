@@ -138,12 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     plain = "moons step, plain operations"
     micrograd_plain_times = row(plain, "micrograd 0.1.0", micrograd_plain)
     row(plain, "valuegrad", ours_plain, micrograd_plain_times)
-    if has_torch:
-        import torch
-
-        torch.set_num_threads(1)
-        row(plain, f"PyTorch {torch.__version__}, 0-d tensors",
-            lambda: w.torch_step(params, X, y), micrograd_plain_times, runs=max(2, repeat // 2))
     mlp = "moons step, each library's MLP"
     micrograd_mlp_times = row(mlp, "micrograd 0.1.0 MLP",
                               lambda: w.micrograd_mlp_step(mg_model, X, y))
@@ -201,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
                           ("valuegrad autograd.compile", _train_compiled)):
             seconds, steps, accuracy = run(params, X, y)
             training.add(name, f"{seconds:.2f} s", steps, f"{accuracy:.0%}")
+
+    # PyTorch last: importing it leaves the collector many more objects to
+    # scan, which would slow every figure measured after it.
+    if has_torch:
+        import torch
+
+        torch.set_num_threads(1)
+        row(plain, f"PyTorch {torch.__version__}, 0-d tensors",
+            lambda: w.torch_step(params, X, y), micrograd_plain_times, runs=max(2, repeat // 2))
 
     report = [
         "# Benchmark results",
