@@ -180,8 +180,12 @@ class Module:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model to `path` as readable JSON: its class, config and parameters."""
+        state = self.state_dict()
+        for name, number in state.items():
+            if not math.isfinite(number):
+                raise ValueError(f"save: parameter {name!r} is {number}, which JSON cannot hold")
         document = {"format": FORMAT, "version": VERSION, "class": type(self).__name__,
-                    "config": self.config(), "state": self.state_dict()}
+                    "config": self.config(), "state": state}
         text = json.dumps(document, indent=2, allow_nan=False)
         # Write next to the target and rename, so a crash never leaves half a file.
         temporary = f"{os.fspath(path)}.tmp"
@@ -229,11 +233,10 @@ def load(path: str | os.PathLike) -> Module:
 
 def _read_document(path: str | os.PathLike) -> dict[str, Any]:
     where = os.fspath(path)
-    with open(path, encoding="utf-8") as file:
-        text = file.read()
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
+        with open(path, encoding="utf-8") as file:
+            document = json.loads(file.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{where}: not valid JSON ({error})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{where}: not a saved model (no \"format\": \"{FORMAT}\")")
@@ -391,6 +394,7 @@ class Neuron(Module):
         return self.activation != "linear"
 
     def forward(self, x: Sequence[float | Value]) -> Value:
+        """activation(w · x + b) for one sample of `nin` numbers or Values."""
         return self._forward(as_inputs(x, self.nin, "Neuron"))
 
     def _forward(self, x: list[Value]) -> Value:
@@ -426,6 +430,7 @@ class Layer(Module):
                         for _ in range(nout)]
 
     def forward(self, x: Sequence[float | Value]) -> Value | list[Value]:
+        """Every neuron's output for one sample (a single Value when `nout` is 1)."""
         out = self._forward(as_inputs(x, self.nin, "Layer"))
         return out[0] if len(out) == 1 else out
 
@@ -455,6 +460,7 @@ class Dropout(Module):
         self._rng = seed if isinstance(seed, random.Random) else random.Random(seed)
 
     def forward(self, x: Value | Sequence[float | Value]) -> Value | list[Value]:
+        """`x` (a Value or a list) with dropout applied in training mode."""
         if isinstance(x, Value):
             return self._forward([x])[0]
         if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
@@ -524,6 +530,7 @@ class MLP(Module):
         self._steps = [step._forward for step in steps]
 
     def forward(self, x: Sequence[float | Value]) -> Value | list[Value]:
+        """The network's output for one sample: a Value, or a list for several outputs."""
         x = as_inputs(x, self.nin, "MLP")
         for step in self._steps:
             x = step(x)

@@ -443,7 +443,10 @@ def corrupt_documents(path):
     text = path.read_text()
 
     def with_state(change):
+        # Every value changed, then one entry spoiled: a load that assigned as it
+        # checked would leave the model half-changed.
         doc = json.loads(text)
+        doc["state"] = {k: v + 1.0 for k, v in doc["state"].items()}
         change(doc["state"])
         return json.dumps(doc)
 
@@ -453,6 +456,7 @@ def corrupt_documents(path):
         return json.dumps(doc)
 
     first = next(iter(good["state"]))
+    last = list(good["state"])[-1]
     return {
         "truncated": (text[: len(text) // 2], "not valid JSON"),
         "empty": ("", "not valid JSON"),
@@ -466,11 +470,11 @@ def corrupt_documents(path):
         "extra key": (with_state(lambda s: s.update({"layers.9.neurons.0.b": 0.0})),
                       "unexpected keys"),
         "renamed key": (with_state(lambda s: s.update({"w": s.pop(first)})), "unexpected keys"),
-        "string value": (with_state(lambda s: s.update({first: "0.5"})),
-                         f"'{first}' must be a number"),
-        "null value": (with_state(lambda s: s.update({first: None})), "must be a number"),
-        "bool value": (with_state(lambda s: s.update({first: True})), "must be a number"),
-        "infinite value": (with_state(lambda s: s.update({first: 1e400})), "must be finite"),
+        "string value": (with_state(lambda s: s.update({last: "0.5"})),
+                         f"'{last}' must be a number"),
+        "null value": (with_state(lambda s: s.update({last: None})), "must be a number"),
+        "bool value": (with_state(lambda s: s.update({last: True})), "must be a number"),
+        "infinite value": (with_state(lambda s: s.update({last: 1e400})), "must be finite"),
     }
 
 
@@ -493,8 +497,8 @@ def test_bad_files_are_rejected_and_leave_the_model_unchanged(tmp_path):
 def test_nan_value_is_rejected(tmp_path):
     model = nn.MLP(2, [2, 1], seed=1)
     before = model.state_dict()
-    state = dict(before)
-    state["layers.1.neurons.0.b"] = math.nan
+    state = {name: value + 1.0 for name, value in before.items()}
+    state["layers.1.neurons.0.b"] = math.nan  # the last one
     with pytest.raises(ValueError, match="'layers.1.neurons.0.b' must be finite"):
         model.load_state_dict(state)
     assert model.state_dict() == before
@@ -517,6 +521,18 @@ def test_load_state_dict_errors_name_the_problem():
     with pytest.raises(ValueError, match="unexpected keys"):
         model.load_state_dict(wrong_shape)
     assert model.state_dict() == before
+
+
+def test_save_refuses_non_finite_parameters_and_load_refuses_binary_files(tmp_path):
+    model = nn.MLP(2, [2, 1], seed=1)
+    model.layers[0].neurons[1].b.data = math.inf
+    with pytest.raises(ValueError, match="'layers.0.neurons.1.b' is inf"):
+        model.save(tmp_path / "inf.json")
+    assert not list(tmp_path.iterdir())
+    path = tmp_path / "binary.json"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match="binary.json: not valid JSON"):
+        nn.load(path)
 
 
 def test_missing_file_and_unknown_class(tmp_path):
