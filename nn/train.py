@@ -141,9 +141,13 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         _check_lr(lr, "fit: lr")
     parameters = model.parameters()
     optimizer = _make_optimizer(optimizer, parameters, lr_at(0) if lr_at else lr)
-    if schedule is not None and not callable(getattr(schedule, "step", None)):
-        raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
-                        f"got {type(schedule).__name__}")
+    if schedule is not None:
+        if not callable(getattr(schedule, "step", None)):
+            raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
+                            f"got {type(schedule).__name__}")
+        if getattr(schedule, "optimizer", optimizer) is not optimizer:
+            raise ValueError("fit: schedule must be built on the optimizer passed to fit "
+                             "(pass that optimizer instance, not a name)")
 
     # How outputs become predictions: probe one output for its shape.
     with evaluating(model):

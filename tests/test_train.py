@@ -312,6 +312,8 @@ def test_progress_bar_shows_loss_and_accuracy(capsys, moons):
     (dict(lr="fast"), TypeError, "lr must be a number"),
     (dict(lr=lambda k: -1.0), ValueError, r"lr\(0\) must be a finite number"),
     (dict(schedule=3), TypeError, "schedule must be a learning-rate scheduler"),
+    (dict(schedule=nn.optim.lr_scheduler.StepLR(nn.optim.SGD([Value(0.0)]), 2)), ValueError,
+     "schedule must be built on the optimizer passed to fit"),
 ])
 def test_fit_argument_errors(moons, kwargs, error, message):
     X, y = moons
