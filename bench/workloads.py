@@ -66,14 +66,18 @@ def plain_step(value_class, layers, X, y):
 
 # --- the same step with each library's own MLP ---
 
+def with_parameters(model, params):
+    """`model` with its parameters set to `params` (micrograd's order is ours)."""
+    for p, v in zip(model.parameters(), [v for layer in params for ws, b in layer
+                                         for v in (*ws, b)], strict=True):
+        p.data = v
+    return model
+
+
 def micrograd_mlp(params):
     from micrograd.nn import MLP
 
-    model = MLP(2, list(SIZES[1:]))
-    for p, v in zip(model.parameters(), [v for layer in params for ws, b in layer
-                                         for v in (*ws, b)]):
-        p.data = v
-    return model
+    return with_parameters(MLP(2, list(SIZES[1:])), params)
 
 
 def micrograd_mlp_step(model, X, y):
@@ -91,11 +95,7 @@ def micrograd_mlp_step(model, X, y):
 def nn_mlp(params):
     from nn import MLP
 
-    model = MLP(2, list(SIZES[1:]))
-    for p, v in zip(model.parameters(), [v for layer in params for ws, b in layer
-                                         for v in (*ws, b)]):
-        p.data = v
-    return model
+    return with_parameters(MLP(2, list(SIZES[1:])), params)
 
 
 def nn_loss(model, X, y):
