@@ -211,7 +211,7 @@ class Expression:
     def _check_call(self, node: ast.Call, depth: int, names: dict[str, None]) -> None:
         if not isinstance(node.func, ast.Name):
             what = _CONSTRUCTS.get(type(node.func), type(node.func).__name__)
-            raise self._refuse(f"calling the result of a {what}", node,
+            raise self._refuse(f"calling the result of {what}", node,
                                hint=f"the functions are {', '.join(FUNCTIONS)}")
         name = node.func.id
         if name not in FUNCTIONS:

@@ -161,7 +161,7 @@ def test_nothing_is_passed_to_eval_exec_or_compiled(monkeypatch):
     ("(y := 2)", "assignment (:=)", 2),
     ("[i for i in x]", "list comprehension", 1),
     ("exp", "exp without parentheses", 1),
-    ("x.y(1)", "calling the result of a attribute access", 1),
+    ("x.y(1)", "calling the result of attribute access", 1),
     ("é + x.y", "attribute access", 6),   # columns count characters, not bytes
 ])
 def test_refused_constructs_are_named_with_their_column(text, message, column):
