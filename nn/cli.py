@@ -180,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
         "variables, + - * / **, parentheses, and exp log sqrt tanh sigmoid relu leaky_relu "
         "softplus sin cos abs. Nothing else is evaluated.",
         epilog='example: valuegrad graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --out graph.svg')
-    graph.add_argument("expression", help="such as \"tanh(x*w + b)\" (quoted); if it starts "
-                       "with -, put -- before it")
+    graph.add_argument("expression", metavar="EXPRESSION",
+                       help="such as \"tanh(x*w + b)\" (quoted); if it starts with -, put -- "
+                       "before it")
     graph.add_argument("variables", nargs="*", metavar="NAME=VALUE",
                        help="a value for every variable of the expression")
     graph.add_argument("--out", type=Path, default=Path("graph.svg"), metavar="FILE",
@@ -285,7 +286,7 @@ def run_train(args: argparse.Namespace) -> int:
         figure, axes = plots.new_figure(ncols=2, figsize=(10.0, 3.8))
         plots.plot_history(history, axes,
                            title=f"{args.dataset}: {model}, {args.optimizer}")
-        figure.savefig(paths["loss.png"], dpi=120, bbox_inches="tight")
+        figure.savefig(paths["loss.png"], dpi=120)
     except OSError as error:
         raise CommandError(f"cannot write to {out_dir}: {error.strerror or error}") from None
 
