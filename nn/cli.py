@@ -33,7 +33,7 @@ DATASETS: dict[str, tuple[Callable[[int, int], tuple[list, list]], int, str]] = 
                 "noise 0.1, inner radius 0.5"),
     "xor": (lambda n, seed: data.make_xor(n, noise=0.1, seed=seed), 2, "noise 0.1"),
     "blobs": (lambda n, seed: data.make_blobs(n, centers=BLOB_CENTERS, cluster_std=0.8,
-                                                 seed=seed), 3, "3 clusters, std 0.8"),
+                                              seed=seed), 3, "3 clusters, std 0.8"),
     "spiral": (lambda n, seed: data.make_spiral(n, classes=3, noise=0.2, seed=seed), 3,
                "3 arms, noise 0.2"),
 }
@@ -215,6 +215,14 @@ def _micrograd_schedule(epochs: int) -> Callable[[int], float]:
     return lambda epoch: 1.0 - 0.9 * epoch / epochs
 
 
+def _percent(fraction: float) -> str:
+    """"100%", "99%", "99.5%": whole percentages without decimals; never "100%" for less."""
+    whole = round(fraction * 100.0, 9)
+    if whole.is_integer():
+        return f"{int(whole)}%"
+    return f"{min(fraction, 0.999):.1%}"
+
+
 def _check_plotting() -> None:
     try:
         import matplotlib  # noqa: F401
@@ -249,9 +257,8 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         lr, lr_text = DEFAULT_LR[args.optimizer], f"lr {DEFAULT_LR[args.optimizer]:g}"
     optimizer: Any = args.optimizer
-    if optimizer == "momentum":
-        first_lr = lr(0) if callable(lr) else lr
-        optimizer = nn.optim.SGD(model.parameters(), lr=first_lr, momentum=0.9)
+    if optimizer == "momentum":  # its lr is a number: the schedule is only sgd's default
+        optimizer = nn.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 
     batches = "full batch" if args.batch_size is None else f"batches of {args.batch_size}"
     print(f"data: {args.dataset} ({data_note}), {args.samples} training and "
@@ -280,8 +287,8 @@ def run_train(args: argparse.Namespace) -> int:
         figure, ax = plots.new_figure(figsize=(6.0, 5.2))
         plots.plot_decision_boundary(
             model, X, y, ax=ax, validation=(X_val, y_val),
-            title=f"{args.dataset}: training accuracy {train_accuracy:.0%}, "
-                  f"validation {val_accuracy:.0%}")
+            title=f"{args.dataset}: training accuracy {_percent(train_accuracy)}, "
+                  f"validation {_percent(val_accuracy)}")
         figure.savefig(paths["decision_boundary.png"], dpi=120, bbox_inches="tight")
         figure, axes = plots.new_figure(ncols=2, figsize=(10.0, 3.8))
         plots.plot_history(history, axes,
@@ -290,8 +297,8 @@ def run_train(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"cannot write to {out_dir}: {error.strerror or error}") from None
 
-    print(f"training accuracy: {train_accuracy:.1%}")
-    print(f"validation accuracy: {val_accuracy:.1%}")
+    print(f"training accuracy: {_percent(train_accuracy)}")
+    print(f"validation accuracy: {_percent(val_accuracy)}")
     print(f"wrote {len(paths)} files to {out_dir}:")
     for path in paths.values():
         print(f"  {path}")

@@ -525,3 +525,10 @@ def test_pyplot_figures_when_no_axes_are_given():
 def test_model_json_is_plain_json(short_run):
     document = json.loads((short_run / "model.json").read_text())
     assert document["class"] == "MLP" and document["config"]["nouts"] == [16, 16, 1]
+
+
+def test_percentages_never_round_up_to_everything():
+    from nn.cli import _percent
+
+    assert [_percent(f) for f in (1.0, 0.99, 0.995, 0.9999, 1 / 3, 0.0)] == \
+        ["100%", "99%", "99.5%", "99.9%", "33.3%", "0%"]
