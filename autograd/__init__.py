@@ -24,6 +24,7 @@ __all__ = [
     "Value",
     "backward_steps",
     "draw_dot",
+    "step_through",
     "grad",
     "gradcheck",
     "is_grad_enabled",
@@ -35,10 +36,10 @@ __all__ = [
 def __getattr__(name: str):
     # Drawing needs the graphviz package; import it on first use, so that the
     # engine itself loads with the standard library alone.
-    if name == "draw_dot":
-        from autograd.viz import draw_dot
+    if name in ("draw_dot", "step_through"):
+        from autograd import viz
 
-        return draw_dot
+        return getattr(viz, name)
     if name == "RendererNotFoundError":
         from autograd.render import RendererNotFoundError
 

@@ -59,6 +59,12 @@ class ValueGraph(graphviz.Digraph):
     the system `dot` program, "svg" and "png" are the formats available.
     """
 
+    def __repr__(self) -> str:
+        # No memory address: a notebook that shows a graph saves this text too,
+        # and it should be the same every time the notebook runs.
+        nodes = self.source.count(" [label=")
+        return f"<ValueGraph: {nodes} nodes and operations>"
+
     def pipe(self, format: str | None = None, renderer: str | None = None,
              formatter: str | None = None, neato_no_op=None, quiet: bool = False, *,
              engine: str | None = None, encoding: str | None = None):
