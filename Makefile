@@ -19,8 +19,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-demo
 
+# micrograd's demo trained by the valuegrad command, then the graph of one neuron
+# (the picture in the README).
 demo: $(VENV)/.installed-demo
-	$(PY) -m autograd
+	$(VENV)/bin/valuegrad train --out runs/moons
+	$(VENV)/bin/valuegrad graph "tanh(x1*w1 + x2*w2 + b)" \
+		x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432 --out docs/neuron.svg
 
 # Every test, and every notebook executed top to bottom.
 test: $(VENV)/.installed-dev
