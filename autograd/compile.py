@@ -25,11 +25,10 @@ The limits, which follow from replaying one traced graph:
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Callable
 
 from autograd import engine
-from autograd.engine import OPS, Constant, Value, topological_order
+from autograd.engine import OPS, Constant, Value, fill_formula, topological_order
 
 
 class GraphChanged(ValueError):
@@ -152,13 +151,6 @@ _RUNTIME = {name: getattr(engine, name) for name in (
     "pow_exponent_grad")}
 _RUNTIME.update(fsum=engine.math.fsum, _changed=_changed)
 
-_NAME = re.compile(r"\b(x|y|out)\b")
-
-
-def _substitute(formula: str, names: dict[str, str]) -> str:
-    return _NAME.sub(lambda m: names[m.group(1)], formula)
-
-
 class _Program:
     """Writes the straight-line source for one traced graph."""
 
@@ -223,8 +215,7 @@ class _Program:
                 terms.append(operands[-1])
             return " + ".join(["0.0", *terms])
         forward, _ = OPS[op]
-        names = {"x": name[node._x], "y": name[node._y] if node._y is not None else "None"}
-        return _substitute(forward, names)
+        return fill_formula(forward, name[node._x], name.get(node._y, "None"))
 
     @staticmethod
     def _local_grads(node: Value, name: dict) -> list[str]:
@@ -236,9 +227,8 @@ class _Program:
             n = len(operands) // 2
             return operands[n:2 * n] + operands[:n] + (["1.0"] if len(operands) % 2 else [])
         _, derivatives = OPS[op]
-        names = {"x": name[node._x], "y": name[node._y] if node._y is not None else "None",
-                 "out": name[node]}
-        return [_substitute(d, names) for d in derivatives]
+        return [fill_formula(d, name[node._x], name.get(node._y, "None"), name[node])
+                for d in derivatives]
 
     def _backward(self, order, name, needs_grad, output) -> list[str]:
         grad_name = {n: "g" + name[n] for n in order if needs_grad.get(n)}

@@ -11,6 +11,7 @@ straight-line code of `autograd.compile`.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,15 @@ OPS: dict[str, tuple[str, tuple[str, ...]]] = {
 # Two operations take any number of operands, so they are written out by hand
 # below rather than as rows: "sum" (local derivative 1 for every operand) and
 # "dot", sum(w_i * x_i) + bias (local derivative of w_i is x_i and of x_i is w_i).
+
+_FORMULA_NAMES = re.compile(r"\b(x|y|out)\b")
+
+
+def fill_formula(formula: str, x: str, y: str = "y", out: str = "out") -> str:
+    """A formula from OPS with its names x, y and out replaced by the given text."""
+    names = {"x": x, "y": y, "out": out}
+    return _FORMULA_NAMES.sub(lambda match: names[match.group(1)], formula)
+
 
 # Which Python method each row becomes; binary arithmetic also gets the
 # reflected method (`2 * x` calls `x.__rmul__(2)`).

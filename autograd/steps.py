@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from autograd.engine import Constant, Value, _finish_backward, _start_backward, topological_order
+from autograd.engine import (
+    OPS,
+    Constant,
+    Value,
+    _finish_backward,
+    _start_backward,
+    fill_formula,
+    topological_order,
+)
 
 __all__ = ["BackwardStep", "backward_steps", "value_names"]
 
@@ -49,49 +58,28 @@ def _data(v: Value, names: dict[Value, str]) -> str:
     return f"{names[v]}.data"
 
 
-# How to write d node / d operand for each operation, in terms of the operands'
-# data (a, b) and the node's own data (n). Same formulas as the engine's OPS.
-_Formula = Callable[[str, str, str], str]
-_DERIVATIVES: dict[str, tuple[_Formula, ...]] = {
-    "+": (lambda a, b, n: "1", lambda a, b, n: "1"),
-    "-": (lambda a, b, n: "1", lambda a, b, n: "-1"),
-    "*": (lambda a, b, n: b, lambda a, b, n: a),
-    "/": (lambda a, b, n: f"1/{b}", lambda a, b, n: f"-{n}/{b}"),
-    "**": (lambda a, b, n: f"{b}*{a}**({b}-1)", lambda a, b, n: f"{n}*log({a})"),
-    "neg": (lambda a, b, n: "-1",),
-    "abs": (lambda a, b, n: f"sign({a})",),
-    "exp": (lambda a, b, n: n,),
-    "log": (lambda a, b, n: f"1/{a}",),
-    "sqrt": (lambda a, b, n: f"0.5/{n}",),
-    "tanh": (lambda a, b, n: f"(1 - {n}**2)",),
-    "sigmoid": (lambda a, b, n: f"{n}*(1 - {n})",),
-    "relu": (lambda a, b, n: f"({a} > 0)",),
-    "leaky_relu": (lambda a, b, n: f"(1 if {a} > 0 else {b})", lambda a, b, n: f"min({a}, 0)"),
-    "softplus": (lambda a, b, n: f"sigmoid({a})",),
-    "sin": (lambda a, b, n: f"cos({a})",),
-    "cos": (lambda a, b, n: f"-sin({a})",),
-}
+_ATOM = re.compile(r"^-?[\w.]+$")
 
 
 def _derivative_texts(node: Value, names: dict[Value, str]) -> list[str]:
-    """d node / d operand, written as an expression, for each operand."""
+    """d node / d operand, written as an expression, for each operand.
+
+    The formulas are the engine's own (OPS), written with the operands' names.
+    """
     operands = node._prev
     if node._op == "sum":
-        return ["1"] * len(operands)
+        return ["1.0"] * len(operands)
     if node._op == "dot":
         # Operands are (*weights, *inputs[, bias]): d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1.
         n = len(operands) // 2
         ws, xs = operands[:n], operands[n:2 * n]
         texts = [_data(x, names) for x in xs] + [_data(w, names) for w in ws]
-        return texts + ["1"] * (len(operands) - 2 * n)
-    formulas = _DERIVATIVES.get(node._op)
-    if formulas is None or len(formulas) != len(operands):
-        # An operation this module does not know: name the derivative instead.
-        return [f"d{names[node]}/d{names[child]}" for child in operands]
-    a = _data(operands[0], names)
-    b = _data(operands[1], names) if len(operands) > 1 else ""
-    n = _data(node, names)
-    return [formula(a, b, n) for formula in formulas]
+        return texts + ["1.0"] * (len(operands) - 2 * n)
+    _, formulas = OPS[node._op]
+    x = _data(operands[0], names)
+    y = _data(operands[1], names) if len(operands) > 1 else "y"
+    texts = [fill_formula(f, x, y, _data(node, names)) for f in formulas]
+    return [t if _ATOM.match(t) else f"({t})" for t in texts]
 
 
 def _is_number(text: str) -> bool:

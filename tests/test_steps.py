@@ -146,9 +146,9 @@ def test_explanations_on_a_hand_worked_neuron():
     o.label = "o"
     steps = list(backward_steps(o))
     assert [s.explanation for s in steps] == [
-        "n.grad += (1 - o.data**2) (0.5) * o.grad (1.0) = 0.5",
-        "v2.grad += 1 * n.grad (0.5) = 0.5\n"
-        "b.grad += 1 * n.grad (0.5) = 0.5",
+        "n.grad += (1.0 - o.data * o.data) (0.5) * o.grad (1.0) = 0.5",
+        "v2.grad += 1.0 * n.grad (0.5) = 0.5\n"
+        "b.grad += 1.0 * n.grad (0.5) = 0.5",
         "x.grad += w.data (-3.0) * v2.grad (0.5) = -1.5\n"
         "w.grad += x.data (2.0) * v2.grad (0.5) = 1.0",
     ]
@@ -161,8 +161,9 @@ def test_explanation_of_division_and_constants():
     q = a / b
     q.label = "q"
     (step,) = list(backward_steps(q))
-    assert step.explanation == ("a.grad += 1/b.data (0.25) * q.grad (1.0) = 0.25\n"
-                                "b.grad += -q.data/b.data (-0.0625) * q.grad (1.0) = -0.0625")
+    assert step.explanation == (
+        "a.grad += (1.0 / b.data) (0.25) * q.grad (1.0) = 0.25\n"
+        "b.grad += (-q.data / b.data) (-0.0625) * q.grad (1.0) = -0.0625")
     # A number in the expression is written as itself.
     y = a * 2
     y.label = "y"
@@ -183,7 +184,7 @@ def test_explanation_of_dot():
         "w1.grad += x1.data (3.0) * n.grad (2.0) = 6.0",
         "x0.grad += w0.data (2.0) * n.grad (2.0) = 4.0",
         "x1.grad += w1.data (-1.0) * n.grad (2.0) = -2.0",
-        "b.grad += 1 * n.grad (2.0) = 2.0",
+        "b.grad += 1.0 * n.grad (2.0) = 2.0",
     ]
 
 
@@ -218,7 +219,12 @@ def test_each_written_derivative_evaluates_to_the_local_derivative(op):
     scope = {names[v]: Data(v.data) for v in topological_order(node)}
     scope.update(log=math.log, cos=math.cos, sin=math.sin,
                  sign=lambda t: math.copysign(1.0, t) if t else 0.0,
-                 sigmoid=lambda t: 1.0 / (1.0 + math.exp(-t)))
+                 sigmoid=lambda t: 1.0 / (1.0 + math.exp(-t)),
+                 relu=lambda t: max(t, 0.0), step=lambda t: 1.0 if t > 0 else 0.0,
+                 leaky_step=lambda t, s: 1.0 if t > 0 else s,
+                 sqrt_grad=lambda out: 0.5 / out,
+                 pow_base_grad=lambda a, b: b * a ** (b - 1),
+                 pow_exponent_grad=lambda a, out: out * math.log(a))
     for text, local in zip(texts, node._local_grads, strict=True):
         assert float(eval(text, scope)) == pytest.approx(local, rel=1e-12), text
 
