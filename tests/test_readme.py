@@ -1,0 +1,27 @@
+"""The README's Python examples run as written, and say what they print."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_examples_run(tmp_path, monkeypatch, capsys):
+    blocks = python_blocks()
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)           # they write files: keep them out of the tree
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "0.7071 -1.5000 1.0000" in printed                   # the tour's neuron
+    assert "x.grad += w.data (-3.0) * v2.grad (0.5) = -1.5" in printed
+    assert "('x * y', ('y', 'x'))" in printed
+    assert namespace["d2y"] == 12.0        # the README's second derivative of x**3 at 2
+    assert namespace["dy"].data == 12.0
+    assert (tmp_path / "model.json").exists()
+    assert (tmp_path / "neuron.svg").exists()
