@@ -179,15 +179,24 @@ def expressions(draw: st.DrawFn, n_inputs: int, depth: int = 4) -> Expression:
     return Expression(inputs, out.value, out.exact, symbols)
 
 
-def evaluate(exprs: list[sympy.Expr], symbols: tuple, inputs: list[Value]) -> list[float]:
-    """The SymPy expressions at the inputs' data, to 30 digits."""
+def exact_function(exprs: list[sympy.Expr], symbols: tuple) -> Callable[..., list]:
+    """The SymPy expressions as one mpmath function of the symbols."""
     # SymPy may write sqrt(x**2) as Abs(x); its second derivative has a DiracDelta,
     # 0 away from the kink, where every point is.
     exprs = [sympy.sympify(e).replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
              for e in exprs]
-    f = sympy.lambdify(symbols, exprs, "mpmath")
+    return sympy.lambdify(symbols, exprs, "mpmath")
+
+
+def at(f: Callable[..., list], inputs: list[Value]) -> list[float]:
+    """An exact function's results at the inputs' data, to 30 digits."""
     with mpmath.workdps(30):
         return [float(r) for r in f(*[mpmath.mpf(v.data) for v in inputs])]
+
+
+def evaluate(exprs: list[sympy.Expr], symbols: tuple, inputs: list[Value]) -> list[float]:
+    """The SymPy expressions at the inputs' data, to 30 digits."""
+    return at(exact_function(exprs, symbols), inputs)
 
 
 def assert_close(got: float, expected: float, what: str, expr: sympy.Expr) -> None:
@@ -224,13 +233,13 @@ def test_second_derivatives_match_sympy(e: Expression) -> None:
 X, Y = SYMBOLS[:2]
 FUNCTION_OF_TWO = (X ** 3 * Y + sympy.sin(X * Y) / (1 + Y * Y)
                    + sympy.exp(X - 2 * Y) * sympy.log(X * X + 1))
-HESSIAN_OF_TWO = list(sympy.hessian(FUNCTION_OF_TWO, (X, Y)))
+HESSIAN_OF_TWO = exact_function(list(sympy.hessian(FUNCTION_OF_TWO, (X, Y))), (X, Y))
 
 
 @given(st.floats(-2.0, 2.0), st.floats(-2.0, 2.0))
 def test_hessian_of_a_two_variable_function_matches_sympy(x: float, y: float) -> None:
     inputs = [Value(x), Value(y)]
-    expected = evaluate(HESSIAN_OF_TWO, (X, Y), inputs)
+    expected = at(HESSIAN_OF_TWO, inputs)
     a, b = inputs
     out = a ** 3 * b + (a * b).sin() / (1 + b * b) + (a - 2 * b).exp() * (a * a + 1).log()
     hessian = [h for g in grad(out, inputs, create_graph=True) for h in grad(g, inputs)]
