@@ -12,7 +12,9 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from nn import _checks as check
 
 __all__ = ["make_moons", "make_circles", "make_blobs", "make_xor", "make_spiral",
            "train_test_split", "batches", "to_pm1"]
@@ -20,59 +22,6 @@ __all__ = ["make_moons", "make_circles", "make_blobs", "make_xor", "make_spiral"
 Row = TypeVar("Row")
 Label = TypeVar("Label")
 Seed = int | random.Random | None
-
-
-# --- checking arguments -----------------------------------------------------
-
-def _rng(owner: str, seed: Any) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None:
-        return random.Random()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{owner}: seed must be an int, a random.Random or None, "
-                        f"got {type(seed).__name__}")
-    return random.Random(seed)
-
-
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{owner}: {name} must be >= 1, got {value!r}")
-    return int(value)
-
-
-def _number(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
-    return float(value)
-
-
-def _non_negative(owner: str, name: str, value: Any) -> float:
-    number = _number(owner, name, value)
-    if number < 0.0:
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value!r}")
-    return number
-
-
-def _flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
-
-
-def _check_xy(owner: str, X: Any, y: Any) -> int:
-    for name, data in (("X", X), ("y", y)):
-        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
-            raise TypeError(f"{owner}: {name} must be a list, got {type(data).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)}")
-    if not X:
-        raise ValueError(f"{owner}: X and y are empty")
-    return len(X)
 
 
 # --- making data sets -------------------------------------------------------
@@ -110,10 +59,10 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
     standard deviation `noise` on each coordinate, then shuffled if `shuffle`.
     """
     owner = "make_moons"
-    n_samples = _positive_int(owner, "n_samples", n_samples)
-    noise = _non_negative(owner, "noise", noise)
-    shuffle = _flag(owner, "shuffle", shuffle)
-    rng = _rng(owner, seed)
+    n_samples = check.positive_int(owner, "n_samples", n_samples)
+    noise = check.non_negative(owner, "noise", noise)
+    shuffle = check.flag(owner, "shuffle", shuffle)
+    rng = check.rng(owner, seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     X = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
@@ -130,13 +79,11 @@ def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.8,
     noise of standard deviation `noise`, then shuffled if `shuffle`.
     """
     owner = "make_circles"
-    n_samples = _positive_int(owner, "n_samples", n_samples)
-    noise = _non_negative(owner, "noise", noise)
-    factor = _number(owner, "factor", factor)
-    if not 0.0 <= factor < 1.0:
-        raise ValueError(f"{owner}: factor must be in [0, 1), got {factor!r}")
-    shuffle = _flag(owner, "shuffle", shuffle)
-    rng = _rng(owner, seed)
+    n_samples = check.positive_int(owner, "n_samples", n_samples)
+    noise = check.non_negative(owner, "noise", noise)
+    factor = check.in_unit_interval(owner, "factor", factor, include_one=False)
+    shuffle = check.flag(owner, "shuffle", shuffle)
+    rng = check.rng(owner, seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     X = [[math.cos(t), math.sin(t)]
@@ -160,17 +107,17 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 
     `cluster_std[k]`) in each coordinate.
     """
     owner = "make_blobs"
-    n_samples = _positive_int(owner, "n_samples", n_samples)
-    shuffle = _flag(owner, "shuffle", shuffle)
-    rng = _rng(owner, seed)
+    n_samples = check.positive_int(owner, "n_samples", n_samples)
+    shuffle = check.flag(owner, "shuffle", shuffle)
+    rng = check.rng(owner, seed)
     if isinstance(centers, int) and not isinstance(centers, bool):
-        n_centers = _positive_int(owner, "centers", centers)
-        n_features = _positive_int(owner, "n_features", n_features)
+        n_centers = check.positive_int(owner, "centers", centers)
+        n_features = check.positive_int(owner, "n_features", n_features)
         if isinstance(center_box, (str, bytes)) or not isinstance(center_box, Sequence) \
                 or len(center_box) != 2:
             raise TypeError(f"{owner}: center_box must be a pair (low, high), got {center_box!r}")
-        low = _number(owner, "center_box[0]", center_box[0])
-        high = _number(owner, "center_box[1]", center_box[1])
+        low = check.real(owner, "center_box[0]", center_box[0])
+        high = check.real(owner, "center_box[1]", center_box[1])
         if low > high:
             raise ValueError(f"{owner}: center_box must have low <= high, got {center_box!r}")
         points = [[rng.uniform(low, high) for _ in range(n_features)] for _ in range(n_centers)]
@@ -180,7 +127,8 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 
             if isinstance(center, (str, bytes)) or not isinstance(center, Sequence) or not center:
                 raise TypeError(f"{owner}: centers[{k}] must be a list of numbers, "
                                 f"got {center!r}")
-            points.append([_number(owner, f"centers[{k}][{j}]", c) for j, c in enumerate(center)])
+            points.append([check.real(owner, f"centers[{k}][{j}]", c)
+                           for j, c in enumerate(center)])
         if len({len(point) for point in points}) != 1:
             raise ValueError(f"{owner}: all centers must have the same number of coordinates")
         n_centers = len(points)
@@ -191,9 +139,10 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 
         if len(cluster_std) != n_centers:
             raise ValueError(f"{owner}: cluster_std has {len(cluster_std)} values for "
                              f"{n_centers} centers")
-        stds = [_non_negative(owner, f"cluster_std[{k}]", s) for k, s in enumerate(cluster_std)]
+        stds = [check.non_negative(owner, f"cluster_std[{k}]", s)
+                for k, s in enumerate(cluster_std)]
     else:
-        stds = [_non_negative(owner, "cluster_std", cluster_std)] * n_centers
+        stds = [check.non_negative(owner, "cluster_std", cluster_std)] * n_centers
     X: list[list[float]] = []
     y: list[int] = []
     for k, count in enumerate(_split_evenly(n_samples, n_centers)):
@@ -214,10 +163,10 @@ def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
     deviation `noise` is added, so noise can carry points across an axis.
     """
     owner = "make_xor"
-    n_samples = _positive_int(owner, "n_samples", n_samples)
-    noise = _non_negative(owner, "noise", noise)
-    shuffle = _flag(owner, "shuffle", shuffle)
-    rng = _rng(owner, seed)
+    n_samples = check.positive_int(owner, "n_samples", n_samples)
+    noise = check.non_negative(owner, "noise", noise)
+    shuffle = check.flag(owner, "shuffle", shuffle)
+    rng = check.rng(owner, seed)
     X: list[list[float]] = []
     y: list[int] = []
     quadrants = [(1.0, 1.0), (-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0)]
@@ -239,11 +188,11 @@ def make_spiral(n_samples: int = 100, classes: int = 3, noise: float = 0.0,
     use 0.2); the point is (r sin t, r cos t).
     """
     owner = "make_spiral"
-    n_samples = _positive_int(owner, "n_samples", n_samples)
-    classes = _positive_int(owner, "classes", classes)
-    noise = _non_negative(owner, "noise", noise)
-    shuffle = _flag(owner, "shuffle", shuffle)
-    rng = _rng(owner, seed)
+    n_samples = check.positive_int(owner, "n_samples", n_samples)
+    classes = check.positive_int(owner, "classes", classes)
+    noise = check.non_negative(owner, "noise", noise)
+    shuffle = check.flag(owner, "shuffle", shuffle)
+    rng = check.rng(owner, seed)
     X: list[list[float]] = []
     y: list[int] = []
     for j, count in enumerate(_split_evenly(n_samples, classes)):
@@ -269,8 +218,8 @@ def train_test_split(X: Sequence[Row], y: Sequence[Label], test_size: float | in
     `shuffle` the test set is the last samples, as in scikit-learn.
     """
     owner = "train_test_split"
-    n = _check_xy(owner, X, y)
-    shuffle = _flag(owner, "shuffle", shuffle)
+    n = check.samples(owner, X, y)
+    shuffle = check.flag(owner, "shuffle", shuffle)
     if isinstance(test_size, bool) or not isinstance(test_size, Real):
         raise TypeError(f"{owner}: test_size must be a fraction or an int, "
                         f"got {type(test_size).__name__}")
@@ -289,7 +238,7 @@ def train_test_split(X: Sequence[Row], y: Sequence[Label], test_size: float | in
                              f"out of {n}")
     order = list(range(n))
     if shuffle:
-        _rng(owner, seed).shuffle(order)
+        check.rng(owner, seed).shuffle(order)
         test, train = order[:n_test], order[n_test:]
     else:
         train, test = order[:n - n_test], order[n - n_test:]
@@ -309,11 +258,11 @@ def batches(X: Sequence[Row], y: Sequence[Label], batch_size: int | None = None,
     int seed each epoch, not the same int.
     """
     owner = "batches"
-    n = _check_xy(owner, X, y)
-    size = n if batch_size is None else _positive_int(owner, "batch_size", batch_size)
+    n = check.samples(owner, X, y)
+    size = n if batch_size is None else check.positive_int(owner, "batch_size", batch_size)
     order = list(range(n))
-    if _flag(owner, "shuffle", shuffle):
-        _rng(owner, seed).shuffle(order)
+    if check.flag(owner, "shuffle", shuffle):
+        check.rng(owner, seed).shuffle(order)
 
     # A generator inside, so that bad arguments raise at the call, not at the first batch.
     def generate() -> Iterator[tuple[list[Row], list[Label]]]:

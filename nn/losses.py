@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autograd import Value
+from nn import _checks as check
 
 
 def _flatten(items: Any, where: str, what: str) -> list:
@@ -157,10 +158,7 @@ def l2_penalty(parameters: Any, alpha: float) -> Value:
     for i, p in enumerate(parameters):
         if not isinstance(p, Value):
             raise TypeError(f"l2_penalty: parameters[{i}] must be a Value, got {type(p).__name__}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise TypeError(f"l2_penalty: alpha must be a number, got {type(alpha).__name__}")
-    if not (math.isfinite(alpha) and alpha >= 0.0):
-        raise ValueError(f"l2_penalty: alpha must be a finite number >= 0, got {alpha}")
+    alpha = check.non_negative("l2_penalty", "alpha", alpha)
     # dot(p, p) is sum(p_i^2) as one node; each p_i appears twice among its
     # operands, with local derivative p_i each time, so its gradient is 2 p_i.
-    return Value.dot(parameters, parameters) * float(alpha)
+    return Value.dot(parameters, parameters) * alpha

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from autograd import Constant, Value, no_grad
+from nn import _checks as check
 
 # An int seed, a random.Random to draw from, or None for the global `random` module.
 Seed = int | random.Random | None
@@ -107,8 +108,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and its submodules in training mode (or evaluation mode)."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        check.flag("train", "mode", mode)
         for module in self.modules():
             module.training = mode
         return self
@@ -165,16 +165,7 @@ class Module:
                 parts.append(f"unexpected keys {_short_list(unexpected)}")
             raise ValueError(f"load_state_dict: state does not match {type(self).__name__}: "
                              + "; ".join(parts))
-        values = {}
-        for name in params:
-            number = state[name]
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise TypeError(f"load_state_dict: {name!r} must be a number, "
-                                f"got {type(number).__name__}")
-            number = float(number)
-            if not math.isfinite(number):
-                raise ValueError(f"load_state_dict: {name!r} must be finite, got {number}")
-            values[name] = number
+        values = {name: check.real("load_state_dict", repr(name), state[name]) for name in params}
         for name, p in params.items():
             p.data = values[name]
 
@@ -306,9 +297,7 @@ def as_inputs(x: Any, expected: int, where: str) -> list[Value]:
 def _activation_name(activation: Any, nonlin: bool | None, where: str) -> str:
     # micrograd passes `nonlin` (True: ReLU, False: linear), by keyword or second.
     if nonlin is not None:
-        if not isinstance(nonlin, bool):
-            raise TypeError(f"{where}: nonlin must be a bool, got {type(nonlin).__name__}")
-        activation = nonlin
+        activation = check.flag(where, "nonlin", nonlin)
     if isinstance(activation, bool):
         return "relu" if activation else "linear"
     if activation not in ACTIVATIONS:
@@ -320,28 +309,7 @@ def _activation_name(activation: Any, nonlin: bool | None, where: str) -> str:
 def _random_source(seed: Seed, where: str) -> Any:
     if seed is None or seed is random:
         return random  # the global generator, as micrograd uses
-    if isinstance(seed, random.Random):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{where}: seed must be an int, a random.Random or None, "
-                        f"got {type(seed).__name__}")
-    return random.Random(seed)
-
-
-def _check_probability(p: Any, where: str) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise TypeError(f"{where} must be a number, got {type(p).__name__}")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{where} must be between 0 and 1, got {p}")
-    return float(p)
-
-
-def _check_size(n: Any, name: str, where: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{where}: {name} must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"{where}: {name} must be at least 1, got {n}")
-    return n
+    return check.rng(where, seed)
 
 
 def initial_weights(nin: int, fan_out: int, init: str, rng: Any) -> list[float]:
@@ -377,13 +345,12 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation: str | bool = "relu", *, nonlin: bool | None = None,
                  init: str = "uniform", seed: Seed = None, fan_out: int = 1) -> None:
-        _check_size(nin, "nin", "Neuron")
-        _check_size(fan_out, "fan_out", "Neuron")
-        self.nin = nin
+        self.nin = check.positive_int("Neuron", "nin", nin)
+        fan_out = check.positive_int("Neuron", "fan_out", fan_out)
         self.activation = _activation_name(activation, nonlin, "Neuron")
         if init not in INITS:
             raise ValueError(f"Neuron: unknown init {init!r}; choose one of {', '.join(INITS)}")
-        weights = initial_weights(nin, fan_out, init, _random_source(seed, "Neuron"))
+        weights = initial_weights(self.nin, fan_out, init, _random_source(seed, "Neuron"))
         self.w = [Value(w, f"w{i}") for i, w in enumerate(weights)]
         self.b = Value(0.0, "b")
         self._activate = ACTIVATIONS[self.activation]
@@ -418,16 +385,14 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, activation: str | bool = "relu", *,
                  nonlin: bool | None = None, init: str = "uniform", seed: Seed = None) -> None:
-        _check_size(nin, "nin", "Layer")
-        _check_size(nout, "nout", "Layer")
+        self.nin = check.positive_int("Layer", "nin", nin)
+        self.nout = check.positive_int("Layer", "nout", nout)
         if init not in INITS:
             raise ValueError(f"Layer: unknown init {init!r}; choose one of {', '.join(INITS)}")
-        self.nin = nin
-        self.nout = nout
         self.activation = _activation_name(activation, nonlin, "Layer")
         rng = _random_source(seed, "Layer")
-        self.neurons = [Neuron(nin, self.activation, init=init, seed=rng, fan_out=nout)
-                        for _ in range(nout)]
+        self.neurons = [Neuron(self.nin, self.activation, init=init, seed=rng, fan_out=self.nout)
+                        for _ in range(self.nout)]
 
     def forward(self, x: Sequence[float | Value]) -> Value | list[Value]:
         """Every neuron's output for one sample (a single Value when `nout` is 1)."""
@@ -452,12 +417,8 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: int | random.Random | None = None) -> None:
-        if seed is not None and not isinstance(seed, random.Random) and (
-                isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"Dropout: seed must be an int, a random.Random or None, "
-                            f"got {type(seed).__name__}")
-        self.p = _check_probability(p, "Dropout: p")
-        self._rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self._rng = check.rng("Dropout", seed)
+        self.p = check.in_unit_interval("Dropout", "p", p)
 
     def forward(self, x: Value | Sequence[float | Value]) -> Value | list[Value]:
         """`x` (a Value or a list) with dropout applied in training mode."""
@@ -497,26 +458,23 @@ class MLP(Module):
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  init: str = "uniform", seed: Seed = None, last_activation: str | None = None,
                  dropout: float = 0.0) -> None:
-        _check_size(nin, "nin", "MLP")
+        self.nin = check.positive_int("MLP", "nin", nin)
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise TypeError(f"MLP: nouts must be a non-empty list of layer widths, got {nouts!r}")
-        for i, n in enumerate(nouts):
-            _check_size(n, f"nouts[{i}]", "MLP")
+        self.nouts = [check.positive_int("MLP", f"nouts[{i}]", n) for i, n in enumerate(nouts)]
         if init not in INITS:
             raise ValueError(f"MLP: unknown init {init!r}; choose one of {', '.join(INITS)}")
-        self.nin = nin
-        self.nouts = list(nouts)
         self.activation = _activation_name(activation, None, "MLP")
         self.last_activation = (None if last_activation is None
                                 else _activation_name(last_activation, None, "MLP"))
         rng = _random_source(seed, "MLP")
-        sizes = [nin, *self.nouts]
+        sizes = [self.nin, *self.nouts]
         last = len(self.nouts) - 1
         self.layers = [Layer(sizes[i], sizes[i + 1],
                              self.activation if i < last else (self.last_activation or "linear"),
                              init=init, seed=rng)
                        for i in range(len(self.nouts))]
-        self.dropout = _check_probability(dropout, "MLP: dropout")
+        self.dropout = check.in_unit_interval("MLP", "dropout", dropout)
         # Dropout masks come from their own streams, seeded after all weights are
         # drawn, so the weights are the same with or without dropout.
         self.dropouts: list[Dropout] = []

@@ -13,6 +13,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from autograd import Value
+from nn import _checks as check
 from nn import optim
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import evaluating, output_label
@@ -76,7 +77,7 @@ def accuracy(model: Callable[[Any], Any], X: Sequence, y: Sequence,
     A model with several outputs predicts the index of its largest output.
     This is `model.predict(X, threshold, labels)` compared with `y`.
     """
-    X, y = _check_data(X, y, "accuracy")
+    check.samples("accuracy", X, y)
     with evaluating(model):
         outputs = [model(x) for x in X]
     pair = _label_pair(y)
@@ -115,30 +116,31 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
       called after every epoch).
     - `progress`: show a progress bar with loss and accuracy (terminal or Jupyter).
     """
-    X, y = _check_data(X, y, "fit")
+    check.samples("fit", X, y)
     if not (callable(model) and callable(getattr(model, "parameters", None))):
         raise TypeError(f"fit: model must be a module (callable, with parameters()), "
                         f"got {type(model).__name__}")
     loss_function = _loss_function(loss)
-    epochs = _check_count(epochs, "epochs")
+    epochs = check.positive_int("fit", "epochs", epochs)
     if batch_size is not None:
-        batch_size = _check_count(batch_size, "batch_size")
+        batch_size = check.positive_int("fit", "batch_size", batch_size)
     if early_stopping is not None:
-        early_stopping = _check_count(early_stopping, "early_stopping")
+        early_stopping = check.positive_int("fit", "early_stopping", early_stopping)
         if validation is None:
             raise ValueError("fit: early_stopping needs validation=(X_val, y_val) to monitor")
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
-        X_val, y_val = _check_data(*validation, "fit: validation")
+        X_val, y_val = validation
+        check.samples("fit: validation", X_val, y_val)
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
             math.isfinite(l2) and l2 >= 0.0):
         raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
     lr_at = lr if callable(lr) else None
     if lr_at is not None:
-        _check_lr(lr_at(0), "fit: lr(0)")
+        check.non_negative("fit", "lr(0)", lr_at(0))
     elif lr is not None:
-        _check_lr(lr, "fit: lr")
+        check.non_negative("fit", "lr", lr)
     parameters = model.parameters()
     optimizer = _make_optimizer(optimizer, parameters, lr_at(0) if lr_at else lr)
     if schedule is not None:
@@ -175,7 +177,7 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         for epoch in bar:
             if lr_at is not None:
                 lr_now = lr_at(epoch)
-                _check_lr(lr_now, f"fit: lr({epoch})")
+                check.non_negative("fit", f"lr({epoch})", lr_now)
                 _set_lr(optimizer, lr_now)
             history.lr.append(_get_lr(optimizer))
             if shuffle and batch_size is not None:
@@ -229,32 +231,6 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
 
 
 # --- helpers --------------------------------------------------------------------
-
-def _check_data(X: Any, y: Any, where: str) -> tuple[Sequence, Sequence]:
-    for name, data in (("X", X), ("y", y)):
-        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
-            raise TypeError(f"{where}: {name} must be a list, got {type(data).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)} labels")
-    if not X:
-        raise ValueError(f"{where}: no samples")
-    return X, y
-
-
-def _check_count(n: Any, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"fit: {name} must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"fit: {name} must be at least 1, got {n}")
-    return n
-
-
-def _check_lr(lr: Any, where: str) -> None:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-        raise TypeError(f"{where} must be a number, got {type(lr).__name__}")
-    if not (math.isfinite(lr) and lr >= 0.0):
-        raise ValueError(f"{where} must be a finite number >= 0, got {lr}")
-
 
 def _loss_function(loss: Any) -> Callable[[Any, Any], Value]:
     if callable(loss):

@@ -188,8 +188,8 @@ def test_bad_inputs_raise_type_errors():
     (lambda: nn.MLP(2, [3, 0]), r"nouts\[1\] must be at least 1"),
     (lambda: nn.MLP(2, [3, 1], activation="swish"), "unknown activation 'swish'"),
     (lambda: nn.MLP(2, [3, 1], init="zeros"), "unknown init 'zeros'"),
-    (lambda: nn.MLP(2, [3, 1], dropout=1.5), "dropout must be between 0 and 1"),
-    (lambda: nn.Neuron(2, nonlin="yes"), "nonlin must be a bool"),
+    (lambda: nn.MLP(2, [3, 1], dropout=1.5), r"dropout must be in \[0, 1\], got 1.5"),
+    (lambda: nn.Neuron(2, nonlin="yes"), "nonlin must be True or False, got 'yes'"),
     (lambda: nn.MLP(2.0, [1]), "nin must be an int"),
     (lambda: nn.MLP(2, [1], seed="x"), "seed must be an int"),
 ])
@@ -301,7 +301,7 @@ def test_train_and_eval_reach_every_submodule():
     assert not any(m.training for m in model.modules())
     model.train()
     assert all(m.training for m in model.modules())
-    with pytest.raises(TypeError, match="mode must be a bool"):
+    with pytest.raises(TypeError, match="mode must be True or False, got 'no'"):
         model.train("no")
 
 
@@ -333,7 +333,7 @@ def test_dropout_edge_probabilities_and_errors():
     assert [o.data for o in nn.Dropout(0.0)(x)] == [1.0, 2.0]
     assert [o.data for o in nn.Dropout(1.0)(x)] == [0.0, 0.0]
     assert nn.Dropout(0.0)(Value(3.0)).data == 3.0
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got -0.1"):
         nn.Dropout(-0.1)
     with pytest.raises(TypeError, match="p must be a number"):
         nn.Dropout("half")

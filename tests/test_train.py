@@ -147,7 +147,7 @@ def test_accuracy_errors():
         nn.accuracy(neuron, [[0.0], [1.0]], [2, 0.5])
     with pytest.raises(ValueError, match="X has 2 samples but y has 1 labels"):
         nn.accuracy(neuron, [[0.0], [1.0]], [1])
-    with pytest.raises(ValueError, match="no samples"):
+    with pytest.raises(ValueError, match="accuracy: X and y are empty"):
         nn.accuracy(neuron, [], [])
     with pytest.raises(ValueError, match="labels must be class indices 0 to 2, got 0, 3"):
         nn.accuracy(nn.Layer(1, 3, seed=0), [[0.0], [1.0]], [0, 3])

@@ -25,40 +25,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from numbers import Real
 from typing import Any
 
 from autograd import Value
+from nn import _checks as check
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
 
 
 # --- checking arguments -----------------------------------------------------
 
-def _number(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
-    return float(value)
-
-
 def _non_negative(owner: str, name: str, value: Any) -> float:
-    number = _number(owner, name, value)
-    if not number >= 0.0:  # written so that nan fails too
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value!r}")
-    return number
-
-
-def _below_one(owner: str, name: str, value: Any) -> float:
-    number = _number(owner, name, value)
-    if not 0.0 <= number < 1.0:
-        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
-    return number
-
-
-def _flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
+    # As in PyTorch, only negatives (and nan) are refused: inf passes.
+    return check.non_negative(owner, name, value, finite=False)
 
 
 def _betas(owner: str, value: Any) -> tuple[float, float]:
@@ -67,7 +46,8 @@ def _betas(owner: str, value: Any) -> tuple[float, float]:
     pair = tuple(value)
     if len(pair) != 2:
         raise ValueError(f"{owner}: betas must be a pair of numbers, got {len(pair)} values")
-    return (_below_one(owner, "betas[0]", pair[0]), _below_one(owner, "betas[1]", pair[1]))
+    return (check.in_unit_interval(owner, "betas[0]", pair[0], include_one=False),
+            check.in_unit_interval(owner, "betas[1]", pair[1], include_one=False))
 
 
 def _parameter_list(owner: str, params: Any) -> list[Value]:
@@ -204,7 +184,7 @@ class Optimizer:
                         raise ValueError(f"{owner}: state[{key!r}]['step'] must be an int >= 1, "
                                          f"got {value!r}")
                 else:
-                    _number(owner, f"state[{key!r}][{name!r}]", value)
+                    check.real(owner, f"state[{key!r}][{name!r}]", value, finite=False)
             state[index] = {name: value if name == "step" else float(value)
                             for name, value in entry.items()}
         group["params"] = self.params
@@ -239,10 +219,10 @@ class SGD(Optimizer):
         o = type(self).__name__
         group = dict(lr=_non_negative(o, "lr", h["lr"]),
                      momentum=_non_negative(o, "momentum", h["momentum"]),
-                     dampening=_number(o, "dampening", h["dampening"]),
+                     dampening=check.real(o, "dampening", h["dampening"], finite=False),
                      weight_decay=_non_negative(o, "weight_decay", h["weight_decay"]),
-                     nesterov=_flag(o, "nesterov", h["nesterov"]),
-                     maximize=_flag(o, "maximize", h["maximize"]))
+                     nesterov=check.flag(o, "nesterov", h["nesterov"]),
+                     maximize=check.flag(o, "maximize", h["maximize"]))
         if group["nesterov"] and (group["momentum"] <= 0.0 or group["dampening"] != 0.0):
             raise ValueError(f"{o}: nesterov=True needs momentum > 0 and dampening == 0, got "
                              f"momentum={h['momentum']!r}, dampening={h['dampening']!r}")
@@ -293,8 +273,8 @@ class Adam(Optimizer):
                     betas=_betas(o, h["betas"]),
                     eps=_non_negative(o, "eps", h["eps"]),
                     weight_decay=_non_negative(o, "weight_decay", h["weight_decay"]),
-                    amsgrad=_flag(o, "amsgrad", h["amsgrad"]),
-                    maximize=_flag(o, "maximize", h["maximize"]))
+                    amsgrad=check.flag(o, "amsgrad", h["amsgrad"]),
+                    maximize=check.flag(o, "maximize", h["maximize"]))
 
     def _state_names(self, group: dict[str, Any]) -> set[str]:
         names = {"step", "exp_avg", "exp_avg_sq"}
@@ -362,15 +342,13 @@ class RMSprop(Optimizer):
 
     def _checked(self, h: dict[str, Any]) -> dict[str, Any]:
         o = type(self).__name__
-        alpha = _number(o, "alpha", h["alpha"])
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"{o}: alpha must be in [0, 1], got {h['alpha']!r}")
-        return dict(lr=_non_negative(o, "lr", h["lr"]), alpha=alpha,
+        return dict(lr=_non_negative(o, "lr", h["lr"]),
+                    alpha=check.in_unit_interval(o, "alpha", h["alpha"]),
                     eps=_non_negative(o, "eps", h["eps"]),
                     weight_decay=_non_negative(o, "weight_decay", h["weight_decay"]),
                     momentum=_non_negative(o, "momentum", h["momentum"]),
-                    centered=_flag(o, "centered", h["centered"]),
-                    maximize=_flag(o, "maximize", h["maximize"]))
+                    centered=check.flag(o, "centered", h["centered"]),
+                    maximize=check.flag(o, "maximize", h["maximize"]))
 
     def _state_names(self, group: dict[str, Any]) -> set[str]:
         names = {"step", "square_avg"}
@@ -429,7 +407,7 @@ class Adagrad(Optimizer):
                     initial_accumulator_value=_non_negative(
                         o, "initial_accumulator_value", h["initial_accumulator_value"]),
                     eps=_non_negative(o, "eps", h["eps"]),
-                    maximize=_flag(o, "maximize", h["maximize"]))
+                    maximize=check.flag(o, "maximize", h["maximize"]))
 
     def _state_names(self, group: dict[str, Any]) -> set[str]:
         return {"step", "sum"}

@@ -15,28 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
-from nn.optim import Optimizer
+from nn import _checks as check
+from nn.optim import Optimizer, _non_negative
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR"]
-
-
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{owner}: {name} must be >= 1, got {value!r}")
-    return int(value)
-
-
-def _non_negative(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
-    if not value >= 0:  # written so that nan fails too
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value!r}")
-    return float(value)
 
 
 def _power(base: float, exponent: int) -> float:
@@ -140,7 +125,7 @@ class StepLR(LRScheduler):
 
     @staticmethod
     def _check_settings(owner: str, settings: dict[str, Any]) -> dict[str, Any]:
-        return {"step_size": _positive_int(owner, "step_size", settings["step_size"]),
+        return {"step_size": check.positive_int(owner, "step_size", settings["step_size"]),
                 "gamma": _non_negative(owner, "gamma", settings["gamma"])}
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -184,7 +169,7 @@ class CosineAnnealingLR(LRScheduler):
 
     @staticmethod
     def _check_settings(owner: str, settings: dict[str, Any]) -> dict[str, Any]:
-        return {"T_max": _positive_int(owner, "T_max", settings["T_max"]),
+        return {"T_max": check.positive_int(owner, "T_max", settings["T_max"]),
                 "eta_min": _non_negative(owner, "eta_min", settings["eta_min"])}
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
