@@ -155,23 +155,15 @@ def main(argv: list[str] | None = None) -> int:
             build().backward()
         return timed(run, runs)
 
-    try:
-        w.chain(micrograd.engine.Value, 10_000).backward()
-        mg_chain = "ran"
-    except RecursionError:
-        mg_chain = "RecursionError"
-    shape.add("chain of 10^4 (x * c + c)", "micrograd 0.1.0", mg_chain, "")
+    shape.add("chain of 10^4 (x * c + c)", "micrograd 0.1.0",
+              _outcome(lambda: w.chain(micrograd.engine.Value, 10_000).backward()), "")
     t5 = backward_time(lambda: w.chain(Value, 100_000), repeat)
     t6 = backward_time(lambda: w.chain(Value, 1_000_000), max(1, repeat // 2))
     shape.add("chain of 10^5, build + backward", "valuegrad", ms(t5), "")
     shape.add("chain of 10^6, build + backward", "valuegrad", ms(t6),
               f"{t6 / t5:.1f}x the 10^5 time (linear: 10x)")
-    try:
-        w.wide_sum(micrograd.engine.Value, 100_000)[0].backward()
-        mg_sum = "ran"
-    except RecursionError:
-        mg_sum = "RecursionError"
-    shape.add("sum of 10^5 terms, builtin sum()", "micrograd 0.1.0", mg_sum, "")
+    shape.add("sum of 10^5 terms, builtin sum()", "micrograd 0.1.0",
+              _outcome(lambda: w.wide_sum(micrograd.engine.Value, 100_000)[0].backward()), "")
     shape.add("sum of 10^5 terms, builtin sum()", "valuegrad",
               ms(backward_time(lambda: w.wide_sum(Value, 100_000)[0], repeat)), "")
     shape.add("sum of 10^5 terms, Value.sum()", "valuegrad",
@@ -227,6 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         Path(__file__).with_name("results.md").write_text(text)
     return 0
+
+
+def _outcome(fn) -> str:
+    """Call fn: "ran", or "RecursionError" where a recursive backward pass runs out of stack."""
+    try:
+        fn()
+    except RecursionError:
+        return "RecursionError"
+    return "ran"
 
 
 def _accuracy(scores, y) -> float:

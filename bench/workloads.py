@@ -39,8 +39,15 @@ def flat(layers) -> list:
     return [p for layer in layers for ws, b in layer for p in (*ws, b)]
 
 
+def plain_loss(scores, y, params):
+    """Mean hinge loss plus ALPHA times the sum of squares, with +, *, relu and sum only."""
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    return data_loss + ALPHA * sum(p * p for p in params)
+
+
 def plain_moons_loss(value_class, layers, X, y):
-    """The loss written with +, *, relu and sum only, as micrograd's demo does."""
+    """The whole moons loss written with plain operations, as micrograd's demo does."""
     scores = []
     for x in X:
         h = [value_class(x[0]), value_class(x[1])]
@@ -52,10 +59,7 @@ def plain_moons_loss(value_class, layers, X, y):
                 out.append(act if last else act.relu())
             h = out
         scores.append(h[0])
-    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = ALPHA * sum(p * p for p in flat(layers))
-    return data_loss + reg_loss
+    return plain_loss(scores, y, flat(layers))
 
 
 def plain_step(value_class, layers, X, y):
@@ -84,9 +88,7 @@ def micrograd_mlp_step(model, X, y):
     from micrograd.engine import Value
 
     scores = [model([Value(a) for a in x]) for x in X]
-    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    loss = data_loss + ALPHA * sum(p * p for p in model.parameters())
+    loss = plain_loss(scores, y, model.parameters())
     model.zero_grad()
     loss.backward()
     return loss

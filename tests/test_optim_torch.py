@@ -9,7 +9,7 @@ import math
 
 import pytest
 import torch
-from test_optim import VARIANTS, case_id, gradient_stream
+from test_optim import VARIANTS, case_id, gradient_stream, run_optimizer
 
 from autograd import Value
 from nn import optim
@@ -29,24 +29,11 @@ def torch_path(cls, kwargs, initial, grads):
     return paths
 
 
-def our_path(cls, kwargs, initial, grads):
-    params = [Value(x) for x in initial]
-    optimizer = cls(params, **kwargs)
-    paths = [[x] for x in initial]
-    for t in range(len(grads[0])):
-        for p, g in zip(params, grads):
-            p.grad = g[t]
-        optimizer.step()
-        for path, p in zip(paths, params):
-            path.append(p.data)
-    return paths
-
-
 @pytest.mark.parametrize(("cls", "kwargs"), VARIANTS, ids=case_id)
 def test_optimizer_agrees_with_torch_to_1e_12_over_100_steps(cls, kwargs):
     initial = [0.5, -1.25, 2.0, 0.01]
     grads = gradient_stream(seed=11, n_params=4, n_steps=100)
-    ours = our_path(cls, kwargs, initial, grads)
+    ours = run_optimizer(cls, kwargs, initial, grads)
     theirs = torch_path(cls, kwargs, initial, grads)
     for i, (path, reference) in enumerate(zip(ours, theirs)):
         for t, (a, b) in enumerate(zip(path, reference)):

@@ -94,10 +94,7 @@ class LRScheduler:
                 raise ValueError(f"{owner}: {name} must be a list of "
                                  f"{len(self.optimizer.param_groups)} numbers, got {values!r}")
             lists[name] = [_non_negative(owner, f"{name}[{i}]", v) for i, v in enumerate(values)]
-        checked = type(self)._check_settings(
-            owner, {name: state_dict[name] for name in self._settings})
-        for name, value in checked.items():
-            setattr(self, name, value)
+        self._set_settings(owner, {name: state_dict[name] for name in self._settings})
         self.last_epoch = epoch
         self.base_lrs = lists["base_lrs"]
         self._last_lr = lists["last_lr"]
@@ -105,6 +102,11 @@ class LRScheduler:
     @staticmethod
     def _check_settings(owner: str, settings: dict[str, Any]) -> dict[str, Any]:
         return settings
+
+    def _set_settings(self, owner: str, settings: dict[str, Any]) -> None:
+        # All are checked before any is set, so a bad one leaves the schedule unchanged.
+        for name, value in self._check_settings(owner, settings).items():
+            setattr(self, name, value)
 
     def __repr__(self) -> str:
         settings = "".join(f", {name}={getattr(self, name)!r}" for name in self._settings)
@@ -115,12 +117,11 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size): divide by 1/gamma every step_size epochs."""
 
     _settings = ("step_size", "gamma")
+    step_size: int
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        checked = self._check_settings(type(self).__name__,
-                                       {"step_size": step_size, "gamma": gamma})
-        self.step_size: int = checked["step_size"]
-        self.gamma: float = checked["gamma"]
+        self._set_settings(type(self).__name__, {"step_size": step_size, "gamma": gamma})
         super().__init__(optimizer)
 
     @staticmethod
@@ -137,9 +138,10 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ** epoch: multiply by gamma every epoch."""
 
     _settings = ("gamma",)
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma: float = self._check_settings(type(self).__name__, {"gamma": gamma})["gamma"]
+        self._set_settings(type(self).__name__, {"gamma": gamma})
         super().__init__(optimizer)
 
     @staticmethod
@@ -160,11 +162,11 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     _settings = ("T_max", "eta_min")
+    T_max: int
+    eta_min: float
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        checked = self._check_settings(type(self).__name__, {"T_max": T_max, "eta_min": eta_min})
-        self.T_max: int = checked["T_max"]
-        self.eta_min: float = checked["eta_min"]
+        self._set_settings(type(self).__name__, {"T_max": T_max, "eta_min": eta_min})
         super().__init__(optimizer)
 
     @staticmethod
