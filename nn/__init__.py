@@ -7,7 +7,7 @@
     nn.accuracy(model, X, y)
 """
 
-from nn import data, optim
+from nn import data, losses, optim, plots  # plots imports matplotlib only when drawing
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import MLP, Dropout, Layer, Module, Neuron, load
 from nn.train import History, accuracy, fit
@@ -27,6 +27,8 @@ __all__ = [
     "hinge",
     "l2_penalty",
     "load",
+    "losses",
     "mse",
     "optim",
+    "plots",
 ]
