@@ -25,7 +25,7 @@ SYMBOLS = sympy.symbols("x y z", real=True)
 MAX_ABS = 1e4
 KINK_GAP = 1e-3   # distance kept from the kinks of abs, relu and leaky_relu
 DOMAIN_GAP = 1e-2  # distance kept from 0 by log and sqrt arguments, divisors and pow bases
-TOL = {"rel_tol": 1e-9, "abs_tol": 1e-9}
+TOL = {"rel_tol": 1e-9, "abs_tol": 1e-12}
 
 
 class Node(NamedTuple):
