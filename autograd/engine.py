@@ -169,12 +169,12 @@ class Value:
     members; `<`, `<=`, `>` and `>=` compare `.data`.
     """
 
-    # Operands and local derivatives live flat on the node, with no tuples,
-    # lists or closures per node: a node then costs about a fifth of
-    # micrograd's memory, and frees by reference counting alone.
-    # An operation with one or two operands keeps them in _x and _y and the
-    # local derivatives d self/d x and d self/d y in _dx and _dy (the names of
-    # the formulas in OPS). "sum" and "dot", which take any number of operands,
+    # Operands and local derivatives live flat on the node, in slots rather
+    # than in a tuple, list or closure of their own: a node then costs about a
+    # fifth of micrograd's memory, and is freed by reference counting alone.
+    # An operation with one or two operands keeps them in _x and _y, and the
+    # local derivatives d self/d x and d self/d y in _dx and _dy (the names the
+    # formulas in OPS use). "sum" and "dot", which take any number of operands,
     # keep a tuple of operands in _x and a tuple of local derivatives in _dx.
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy")
 
