@@ -80,7 +80,8 @@ def softplus(x: float) -> float:
 
 
 def relu(x: float) -> float:
-    return x if x > 0.0 else 0.0
+    # Tested with <= so that nan passes through as nan rather than becoming 0.
+    return 0.0 if x <= 0.0 else x
 
 
 def step(x: float) -> float:
@@ -88,7 +89,7 @@ def step(x: float) -> float:
 
 
 def leaky_relu(x: float, slope: float) -> float:
-    return x if x > 0.0 else slope * x
+    return slope * x if x <= 0.0 else x
 
 
 def leaky_step(x, slope):

@@ -582,3 +582,10 @@ def test_leaky_relu_rejects_a_slope_that_is_not_a_number() -> None:
 def test_dot_length_mismatch() -> None:
     with pytest.raises(ValueError, match="2 weights.*1 input"):
         Value.dot([Value(1.0), Value(2.0)], [Value(3.0)])
+
+
+def test_nan_passes_through_relu_and_leaky_relu() -> None:
+    # A nan that came out as 0 would hide a diverged computation.
+    assert math.isnan(Value(math.nan).relu().data)
+    assert math.isnan(Value(math.nan).leaky_relu(0.1).data)
+    assert Value(-0.0).relu().data == 0.0
