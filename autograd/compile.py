@@ -146,7 +146,7 @@ def _changed(where: str) -> None:
 
 
 _RUNTIME = {name: getattr(engine, name) for name in (
-    "cos", "exp", "inf", "log", "nan", "pow", "sin", "sqrt", "tanh", "sigmoid", "softplus",
+    "cos", "exp", "inf", "log", "nan", "pow", "sin", "sqrt", "tanh", "sech", "sigmoid", "softplus",
     "relu", "step", "leaky_relu", "leaky_step", "sign", "sqrt_grad", "pow_base_grad",
     "pow_exponent_grad")}
 _RUNTIME.update(fsum=engine.math.fsum, _changed=_changed)

@@ -35,8 +35,8 @@ OPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "exp":        ("exp(x)",           ("out",)),
     "log":        ("log(x)",           ("1.0 / x",)),
     "sqrt":       ("sqrt(x)",          ("sqrt_grad(out)",)),
-    "tanh":       ("tanh(x)",          ("1.0 - out * out",)),
-    "sigmoid":    ("sigmoid(x)",       ("out * (1.0 - out)",)),
+    "tanh":       ("tanh(x)",          ("sech(x) ** 2",)),
+    "sigmoid":    ("sigmoid(x)",       ("out * sigmoid(-x)",)),
     "relu":       ("relu(x)",          ("step(x)",)),
     "leaky_relu": ("leaky_relu(x, y)", ("leaky_step(x, y)", "relu(-x) * -1.0")),
     "softplus":   ("softplus(x)",      ("sigmoid(x)",)),
@@ -74,6 +74,13 @@ def sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def sech(x: float) -> float:
+    # 1 / cosh(x) = 2 e^-|x| / (1 + e^-2|x|): no overflow, and accurate in the
+    # tails, where tanh's derivative written as 1 - tanh(x)^2 cancels to 0.
+    e = math.exp(-abs(x))
+    return 2.0 * e / (1.0 + e * e)
+
+
 def softplus(x: float) -> float:
     # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), finite for any finite x.
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
@@ -109,7 +116,10 @@ def pow_base_grad(x, y):
     # d x^y/dx = y x^(y-1); at x = 0 with y < 1 that is infinite, not an error.
     if x == 0.0 and y < 1.0:
         return 0.0 if y == 0.0 else math.inf
-    return y * pow(x, y - 1.0)
+    try:
+        return y * pow(x, y - 1.0)
+    except OverflowError:  # a tiny positive x with y < 1: the slope is beyond a float
+        return math.copysign(math.inf, y)
 
 
 def pow_exponent_grad(x, out):
@@ -129,6 +139,8 @@ _grad_enabled = True
 def no_grad() -> Iterator[None]:
     """Within this block, operations compute values but record no graph."""
     global _grad_enabled
+    if _comparisons is not None:
+        _refuse_while_tracing("no_grad()")
     previous, _grad_enabled = _grad_enabled, False
     try:
         yield
@@ -147,6 +159,14 @@ def _record_comparison(node, op: str, other, result: bool) -> None:
     _comparisons.append((node, op, other, result, where))
 
 
+def _refuse_while_tracing(what: str) -> None:
+    # Its result would be fixed at the traced value, and the replay would give
+    # wrong numbers for new inputs without noticing.
+    raise ValueError(f"autograd.compile cannot replay {what}: its result would stay what it "
+                     "was when traced; compute with the Values themselves, or use the eager "
+                     "engine for this function")
+
+
 def is_grad_enabled() -> bool:
     """True unless inside `no_grad()`."""
     return _grad_enabled
@@ -158,6 +178,8 @@ def _as_float(data, where: str) -> float:
                         f"got {type(data).__name__}")
     try:
         return float(data)
+    except OverflowError:
+        raise ValueError(f"{where} is too large for a float: {data!r:.40}") from None
     except (TypeError, ValueError):
         raise TypeError(f"{where} must be a number (int, float or an object with __float__), "
                         f"got {type(data).__name__}") from None
@@ -178,6 +200,9 @@ class Value:
     # formulas in OPS use). "sum" and "dot", which take any number of operands,
     # keep a tuple of operands in _x and a tuple of local derivatives in _dx.
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy")
+
+    # numpy scalars on the left (np.float32(2) * v) hand the operation to Value.
+    __array_ufunc__ = None
 
     def __init__(self, data: float, label: str = "", _op: str = "", _x=None, _y=None,
                  _dx=0.0, _dy=0.0) -> None:
@@ -224,6 +249,8 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
     def __float__(self) -> float:
+        if _comparisons is not None:
+            _refuse_while_tracing("float() of a Value")
         return self.data
 
     def __lt__(self, other) -> bool:
@@ -277,6 +304,8 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data, cut off from this Value's graph."""
+        if _comparisons is not None:
+            _refuse_while_tracing("detach()")
         return Value(self.data, self.label)
 
     def backward_steps(self, gradient: float = 1.0):
@@ -371,8 +400,8 @@ def _domain_error(op: str, operands: tuple[float, ...], error: Exception) -> Val
         reason = "division by zero"
     else:
         reason = "the input is outside its domain"
-    at = ", ".join(f"{name} = {value!r}" for name, value in zip("xy", operands))
-    return ValueError(f"{op}: {reason} at {at}")
+    shown = ", ".join(repr(value) for value in operands)
+    return ValueError(f"{op}({shown}): {reason}")
 
 
 # --- making the methods from the table --------------------------------------
@@ -524,20 +553,22 @@ def _value_formula(name: str, derivative: str):
 
 
 def _value_pow_exponent_grad(x, out):
-    if x > 0.0:
+    # The same cases as pow_exponent_grad; == on Values is identity, so compare .data.
+    if x.data > 0.0:
         return out * x.log()
-    return Constant(0.0 if x == 0.0 else math.nan)
+    return Constant(0.0 if x.data == 0.0 else math.nan)
 
 
 def _value_pow_base_grad(x, y):
-    if x == 0.0 and y < 1.0:
-        return Constant(0.0 if y == 0.0 else math.inf)
+    if x.data == 0.0 and y.data < 1.0:
+        return Constant(0.0 if y.data == 0.0 else math.inf)
     return y * x ** (y - 1.0)
 
 
 _VALUE_FUNCTIONS = {
     "pow": lambda x, y: x ** y, "exp": lambda x: x.exp(), "log": lambda x: x.log(),
     "sqrt": lambda x: x.sqrt(), "tanh": lambda x: x.tanh(), "sin": lambda x: x.sin(),
+    "sech": lambda x: 2.0 * (-abs(x)).exp() / (1.0 + (-2.0 * abs(x)).exp()),
     "cos": lambda x: x.cos(), "sigmoid": lambda x: x.sigmoid(),
     "relu": lambda x: x.relu(), "softplus": lambda x: x.softplus(),
     # Piecewise-constant derivatives have derivative 0: plain numbers will do.
@@ -572,6 +603,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    inputs = list(inputs)
     for i, v in enumerate(inputs):
         if not isinstance(v, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -64,11 +64,14 @@ def flag(owner: str, name: str, value: Any) -> bool:
 def samples(owner: str, X: Any, y: Any) -> int:
     """The number of samples in lists `X` and `y`, which must be equally long and not empty."""
     for name, data in (("X", X), ("y", y)):
-        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        # Lists, tuples, and arrays such as numpy's (indexable, with a length).
+        if isinstance(data, (str, bytes, Mapping)) or not (
+                isinstance(data, Sequence)
+                or hasattr(data, "__len__") and hasattr(data, "__getitem__")):
             raise TypeError(f"{owner}: {name} must be a list, got {type(data).__name__}")
     if len(X) != len(y):
         raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)} labels")
-    if not X:
+    if len(X) == 0:
         raise ValueError(f"{owner}: X and y are empty")
     return len(X)
 

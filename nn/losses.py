@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 from autograd import Value
@@ -15,7 +16,7 @@ from nn import _checks as check
 
 
 def _flatten(items: Any, where: str, what: str) -> list:
-    if isinstance(items, (Value, int, float)) and not isinstance(items, bool):
+    if isinstance(items, (Value, Real)) and not isinstance(items, bool):
         return [items]
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
         raise TypeError(f"{where}: {what} must be a Value, a number or a list of them, "
@@ -29,7 +30,7 @@ def _flatten(items: Any, where: str, what: str) -> list:
     return flat
 
 
-def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[float]]:
+def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[float | Value]]:
     outputs = _flatten(outputs, where, "predictions")
     targets = _flatten(targets, where, "targets")
     if len(outputs) != len(targets):
@@ -40,24 +41,32 @@ def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[fl
     for i, p in enumerate(outputs):
         if isinstance(p, Value):
             values.append(p)
-        elif isinstance(p, bool) or not isinstance(p, (int, float)):
+        elif isinstance(p, bool) or not isinstance(p, Real):
             raise TypeError(f"{where}: prediction {i} must be a Value or a number, "
                             f"got {type(p).__name__}")
         else:
             values.append(Value(p))
     numbers = []
     for i, t in enumerate(targets):
-        if isinstance(t, bool) or not isinstance(t, (int, float, Value)):
+        if isinstance(t, Value):
+            # Kept as a Value, so that autograd.compile can replay with new targets.
+            numbers.append(t)
+        elif isinstance(t, bool) or not isinstance(t, Real):
             raise TypeError(f"{where}: target {i} must be a number, got {type(t).__name__}")
-        numbers.append(float(t))
+        else:
+            numbers.append(float(t))
     return values, numbers
+
+
+def _data(t: float | Value) -> float:
+    return t.data if isinstance(t, Value) else t
 
 
 def mse(predictions: Any, targets: Any) -> Value:
     """Mean squared error, mean((prediction - target)^2).
 
     Predictions are Values (or numbers); targets are numbers or Values (a Value
-    target is treated as a fixed number: no gradient flows into it).
+    target is part of the graph, like a prediction).
     """
     predictions, targets = _pairs(predictions, targets, "mse")
     squares = []
@@ -75,14 +84,16 @@ def hinge(scores: Any, labels: Any) -> Value:
     scores, labels = _pairs(scores, labels, "hinge")
     terms = []
     for i, (s, y) in enumerate(zip(scores, labels)):
-        # 1 - y*s written out for y = +-1 saves a multiplication node and is exact.
-        if y == 1.0:
-            terms.append((1.0 - s).relu())
-        elif y == -1.0:
-            terms.append((s + 1.0).relu())
-        else:
-            raise ValueError(f"hinge: labels must be -1 or +1, got {y:g} at index {i} "
+        if _data(y) not in (1.0, -1.0):
+            raise ValueError(f"hinge: labels must be -1 or +1, got {_data(y):g} at index {i} "
                              f"(convert 0/1 labels with 2 * y - 1)")
+        # 1 - y*s written out for a number y = +-1 saves a multiplication node.
+        if isinstance(y, Value):
+            terms.append((1.0 - y * s).relu())
+        elif y == 1.0:
+            terms.append((1.0 - s).relu())
+        else:
+            terms.append((s + 1.0).relu())
     return Value.sum(terms) / len(terms)
 
 
@@ -96,10 +107,12 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     logits, targets = _pairs(logits, targets, "binary_cross_entropy_with_logits")
     terms = []
     for i, (z, y) in enumerate(zip(logits, targets)):
-        if not 0.0 <= y <= 1.0:
+        if not 0.0 <= _data(y) <= 1.0:
             raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], "
-                             f"got {y:g} at index {i}")
-        if y == 0.0:
+                             f"got {_data(y):g} at index {i}")
+        if isinstance(y, Value):
+            terms.append(z.softplus() - z * y)
+        elif y == 0.0:
             terms.append(z.softplus())
         elif y == 1.0:
             terms.append(z.softplus() - z)
@@ -112,8 +125,9 @@ def _one_cross_entropy(logits: Any, target: Any, where: str) -> Value:
     if isinstance(logits, (str, bytes, Value)) or not isinstance(logits, Sequence) or not logits:
         raise TypeError(f"{where}: logits must be a non-empty list of Values, "
                         f"got {type(logits).__name__}")
-    if isinstance(target, bool) or not isinstance(target, int):
+    if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"{where}: target must be a class index (int), got {type(target).__name__}")
+    target = int(target)
     if not 0 <= target < len(logits):
         raise ValueError(f"{where}: target {target} is not a class index for "
                          f"{len(logits)} logits (0 to {len(logits) - 1})")

@@ -8,6 +8,7 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -280,7 +281,7 @@ def _label_pair(labels: Sequence) -> tuple[int, int] | None:
     """(0, 1) or (-1, 1) when every label is one of them, else None."""
     values = set()
     for label in labels:
-        if isinstance(label, bool) or not isinstance(label, (int, float)):
+        if isinstance(label, bool) or not isinstance(label, Real):
             return None
         values.add(label)
     if values <= {0, 1}:
@@ -291,7 +292,7 @@ def _label_pair(labels: Sequence) -> tuple[int, int] | None:
 
 
 def _are_class_indices(labels: Sequence, classes: int) -> bool:
-    return all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < classes
+    return all(isinstance(t, Integral) and not isinstance(t, bool) and 0 <= t < classes
                for t in labels)
 
 
@@ -301,7 +302,7 @@ def _loss_targets(labels: Sequence, loss_function: Callable) -> list:
     if loss_function is hinge and pair == (0, 1):
         return [2 * t - 1 for t in labels]
     if loss_function is binary_cross_entropy_with_logits and pair == (-1, 1):
-        return [(t + 1) // 2 if isinstance(t, int) else (t + 1.0) / 2.0 for t in labels]
+        return [(t + 1) // 2 if isinstance(t, Integral) else (t + 1.0) / 2.0 for t in labels]
     return list(labels)
 
 

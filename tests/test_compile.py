@@ -197,5 +197,41 @@ def test_generated_source_is_straight_line_and_readable():
     assert "def forward_backward(A, P):" in source
     assert "tanh(" in source and "for " not in source and "while " not in source
     assert step.parameters == [w]
-    # d tanh(x w)/dw = x (1 - tanh(x w)^2), at x = 2, w = -3
-    assert math.isclose(w.grad, 2.0 * (1 - math.tanh(-6.0) ** 2), rel_tol=1e-12)
+    # d tanh(x w)/dw = x / cosh(x w)^2, at x = 2, w = -3
+    assert math.isclose(w.grad, 2.0 / math.cosh(-6.0) ** 2, rel_tol=1e-12)
+
+
+def test_new_targets_reach_the_replay_through_the_losses():
+    from nn.losses import binary_cross_entropy_with_logits, hinge, mse
+
+    w = Value(0.7)
+    for loss in (hinge, mse):
+        step = autograd.compile(lambda xs, ys, loss=loss: loss([x * w for x in xs], ys))
+        xs = [0.5, -1.0, 2.0]
+        for ys in ([1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]):
+            expected = loss([Value(x) * w for x in xs], ys).data
+            assert step(xs, ys) == expected
+    step = autograd.compile(lambda zs, ys: binary_cross_entropy_with_logits(
+        [z * w for z in zs], ys))
+    for ys in ([1.0, 0.0], [0.0, 1.0]):
+        expected = binary_cross_entropy_with_logits([Value(z) * w for z in (2.0, -1.0)], ys)
+        assert step([2.0, -1.0], ys) == expected.data
+
+
+@pytest.mark.parametrize("body, what", [
+    (lambda x: x * float(x), "float"),
+    (lambda x: x * x.detach(), "detach"),
+])
+def test_what_a_replay_cannot_follow_is_refused_while_tracing(body, what):
+    with pytest.raises(ValueError, match=f"cannot replay {what}"):
+        autograd.compile(body)(4.0)
+
+
+def test_no_grad_inside_a_traced_function_is_refused():
+    def f(x):
+        with autograd.no_grad():
+            doubled = x * 2
+        return x * doubled
+    with pytest.raises(ValueError, match=r"cannot replay no_grad\(\)"):
+        autograd.compile(f)(4.0)
+    assert autograd.is_grad_enabled()

@@ -589,3 +589,54 @@ def test_nan_passes_through_relu_and_leaky_relu() -> None:
     assert math.isnan(Value(math.nan).relu().data)
     assert math.isnan(Value(math.nan).leaky_relu(0.1).data)
     assert Value(-0.0).relu().data == 0.0
+
+
+def test_pow_higher_derivatives_at_zero_base() -> None:
+    # x**0 = 1 everywhere: every derivative is 0, at x = 0 too.
+    x = Value(0.0)
+    (first,) = grad(x ** 0, [x], create_graph=True)
+    assert first.data == 0.0
+    # d/dy 0**y = 0 for y > 0 (PyTorch's convention), also as a Value.
+    y = Value(2.0)
+    (dy,) = grad(Value(0.0) ** y, [y], create_graph=True)
+    assert dy.data == 0.0
+    # x**3 at 0: second derivative 6x = 0, third 6.
+    x = Value(0.0)
+    (d1,) = grad(x ** 3, [x], create_graph=True)
+    (d2,) = grad(d1, [x], create_graph=True)
+    (d3,) = grad(d2, [x])
+    assert (d1.data, d2.data, d3) == (0.0, 0.0, 6.0)
+
+
+def test_grad_accepts_inputs_as_any_iterable() -> None:
+    a, b = Value(2.0), Value(3.0)
+    assert grad(a * b, (v for v in (a, b))) == [3.0, 2.0]
+
+
+def test_numpy_scalars_on_the_left_hand_the_operation_to_value() -> None:
+    import numpy as np
+
+    x = Value(2.0)
+    for scalar in (np.float32(3.0), np.float64(3.0), np.int64(3)):
+        y = scalar * x
+        assert isinstance(y, Value) and y.data == 6.0
+        y.backward()
+        assert x.grad == 3.0
+        x.grad = 0.0
+
+
+def test_tanh_and_sigmoid_gradients_are_exact_in_the_tails() -> None:
+    # 1 - tanh(x)^2 and s (1 - s) cancel to 0 long before the true derivatives do.
+    for x in (10.0, 20.0, -30.0, 300.0):
+        t = Value(x)
+        t.tanh().backward()
+        assert math.isclose(t.grad, 1.0 / math.cosh(x) ** 2, rel_tol=1e-13)
+        s = Value(x)
+        s.sigmoid().backward()
+        expected = math.exp(-abs(x)) / (1.0 + math.exp(-abs(x))) ** 2
+        assert math.isclose(s.grad, expected, rel_tol=1e-13)
+
+
+def test_numbers_too_large_for_a_float_are_a_value_error() -> None:
+    with pytest.raises(ValueError, match="too large for a float"):
+        Value(10 ** 400)

@@ -146,7 +146,7 @@ def test_explanations_on_a_hand_worked_neuron():
     o.label = "o"
     steps = list(backward_steps(o))
     assert [s.explanation for s in steps] == [
-        "n.grad += (1.0 - o.data * o.data) (0.5) * o.grad (1.0) = 0.5",
+        "n.grad += (sech(n.data) ** 2) (0.5) * o.grad (1.0) = 0.5",
         "v2.grad += 1.0 * n.grad (0.5) = 0.5\n"
         "b.grad += 1.0 * n.grad (0.5) = 0.5",
         "x.grad += w.data (-3.0) * v2.grad (0.5) = -1.5\n"
@@ -220,6 +220,7 @@ def test_each_written_derivative_evaluates_to_the_local_derivative(op):
     scope.update(log=math.log, cos=math.cos, sin=math.sin,
                  sign=lambda t: math.copysign(1.0, t) if t else 0.0,
                  sigmoid=lambda t: 1.0 / (1.0 + math.exp(-t)),
+                 sech=lambda t: 1.0 / math.cosh(t),
                  relu=lambda t: max(t, 0.0), step=lambda t: 1.0 if t > 0 else 0.0,
                  leaky_step=lambda t, s: 1.0 if t > 0 else s,
                  sqrt_grad=lambda out: 0.5 / out,

@@ -330,3 +330,18 @@ def test_fit_data_errors(moons):
         nn.fit(lambda x: x, X, y, progress=False)
     with pytest.raises(ValueError, match="expects 2 inputs, got 3"):
         nn.fit(model, [[1.0, 2.0, 3.0]], [1], progress=False)
+
+
+def test_fit_takes_numpy_arrays_as_it_takes_lists():
+    import numpy as np
+
+    X, y = nn.data.make_moons(40, noise=0.1, seed=3)
+    histories, accuracies = [], []
+    for convert in (list, np.array):
+        model = nn.MLP(2, [6, 1], seed=5)
+        histories.append(nn.fit(model, convert(X), convert(y), lr=0.1, epochs=5,
+                                progress=False))
+        accuracies.append(nn.accuracy(model, convert(X), convert(y)))
+    assert histories[0].train_loss == histories[1].train_loss
+    assert histories[0].train_accuracy == histories[1].train_accuracy
+    assert accuracies[0] == accuracies[1]

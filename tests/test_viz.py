@@ -322,7 +322,7 @@ def test_backward_frames_walk_the_pass_and_end_where_backward_ends():
     assert len(frames) == 6
     assert frames[0].caption == "start: o.grad = 1.0"
     assert frames[1].caption.splitlines() == [
-        "step 1: o (tanh)", "n.grad += (1.0 - o.data * o.data) (0.5) * o.grad (1.0) = 0.5"]
+        "step 1: o (tanh)", "n.grad += (sech(n.data) ** 2) (0.5) * o.grad (1.0) = 0.5"]
     # Each frame shows the gradients of its moment: before step 1 n's is still 0.
     assert "grad 0.0" in node_line(frames[0].graph.source, "v8")
     assert "grad 0.5" in node_line(frames[1].graph.source, "v8")
