@@ -18,6 +18,11 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Value], eps: float = 1e-
     Returns True when |analytic - numeric| <= atol + rtol * |numeric| for every
     input; otherwise raises GradcheckError listing each input's two gradients.
     """
+    for name, value in (("eps", eps), ("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"gradcheck: {name} must be a number >= 0, got {value!r}")
+    if eps == 0:
+        raise ValueError("gradcheck: eps must be > 0 (the step of the central differences)")
     inputs = list(inputs)
     for i, v in enumerate(inputs):
         if not isinstance(v, Value):

@@ -16,7 +16,9 @@ The limits, which follow from replaying one traced graph:
 - Branches that compare Values (`if v > 0`, `max(values)`) are checked on every
   call: if one comes out differently, the graph would change shape, and the
   call raises `GraphChanged` instead of giving wrong numbers. Branches on
-  `.data` or `float(v)` cannot be seen: use comparisons on the Values.
+  `.data` cannot be seen: use comparisons on the Values. `float(v)`,
+  `v.detach()` and `no_grad()`, whose results would stay at their traced
+  values, raise a ValueError while tracing.
 - Arguments must keep their structure (the same nesting and lengths), or the
   call raises `GraphChanged`.
 - The function must return one Value.

@@ -10,6 +10,7 @@ from autograd.engine import (
     OPS,
     Constant,
     Value,
+    _as_float,
     _finish_backward,
     _start_backward,
     fill_formula,
@@ -40,7 +41,7 @@ class BackwardStep:
 
 def value_names(order: list[Value]) -> dict[Value, str]:
     """Each Value's name in explanations and drawings: its label, else "v" + its position."""
-    return {v: v.label or f"v{i}" for i, v in enumerate(order)}
+    return {v: str(v.label) if v.label else f"v{i}" for i, v in enumerate(order)}
 
 
 def number(x: float) -> str:
@@ -111,6 +112,12 @@ def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[BackwardStep]
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps: root must be a Value, got {type(root).__name__}")
+    # Checked here, when called; the steps themselves run as they are asked for.
+    gradient = _as_float(gradient, "backward_steps gradient")
+    return _steps(root, gradient)
+
+
+def _steps(root: Value, gradient: float) -> Iterator[BackwardStep]:
     order = topological_order(root)
     names = value_names(order)
     leaves_before = _start_backward(root, order, gradient)

@@ -274,7 +274,7 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
         data = number(v.data) if known else "?"
         attrs = {}
         if isinstance(v, Constant):
-            text = f"{v.label} = {data}" if v.label else data
+            text = f"{names[v]} = {data}" if v.label else data
             attrs = {"shape": "box", "style": "rounded,dashed,filled", "fillcolor": CONSTANT_FILL,
                      "color": MUTED, "fontcolor": "#4b5563", "fontsize": "10", "height": "0.3",
                      "margin": "0.06,0.02", "label": _record_text(text)}

@@ -35,6 +35,14 @@ VERSION = 1
 _MODULE_CLASSES: dict[str, type[Module]] = {}
 
 
+def _class_name(cls: type) -> str:
+    """How saved files name a class: "MLP" for nn's own, module.Class for others,
+    so that a user's class called MLP cannot stand in for nn's."""
+    if cls.__module__ == __name__:
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 class Module:
     """Base class of everything with parameters.
 
@@ -54,7 +62,7 @@ class Module:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _MODULE_CLASSES[cls.__name__] = cls
+        _MODULE_CLASSES[_class_name(cls)] = cls
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -175,7 +183,7 @@ class Module:
         for name, number in state.items():
             if not math.isfinite(number):
                 raise ValueError(f"save: parameter {name!r} is {number}, which JSON cannot hold")
-        document = {"format": FORMAT, "version": VERSION, "class": type(self).__name__,
+        document = {"format": FORMAT, "version": VERSION, "class": _class_name(type(self)),
                     "config": self.config(), "state": state}
         text = json.dumps(document, indent=2, allow_nan=False)
         # Write next to the target and rename, so a crash never leaves half a file.
@@ -187,11 +195,12 @@ class Module:
     def load(self, path: str | os.PathLike) -> None:
         """Load parameters saved by `save` into this model.
 
-        The file must hold the same class with the same config. On any error
-        (ValueError naming the file and what is wrong) the model is unchanged.
+        The file must hold the same class with the same config. On any error the
+        model is unchanged: a ValueError names the file and what is wrong with it
+        (an OSError, such as FileNotFoundError, when it cannot be read at all).
         """
         document = _read_document(path)
-        name = type(self).__name__
+        name = _class_name(type(self))
         if document["class"] != name:
             raise ValueError(f"{os.fspath(path)}: holds a {document['class']}, not a {name}")
         if document["config"] != self.config():

@@ -640,3 +640,8 @@ def test_tanh_and_sigmoid_gradients_are_exact_in_the_tails() -> None:
 def test_numbers_too_large_for_a_float_are_a_value_error() -> None:
     with pytest.raises(ValueError, match="too large for a float"):
         Value(10 ** 400)
+
+
+def test_gradcheck_rejects_a_zero_step() -> None:
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        gradcheck(lambda a: a * a, [Value(1.0)], eps=0)

@@ -547,3 +547,19 @@ def test_missing_file_and_unknown_class(tmp_path):
                                 "config": {"nin": 2}, "state": {}}))
     with pytest.raises(ValueError, match="cannot build MLP"):
         nn.load(path)
+
+
+def test_a_user_class_named_like_nns_cannot_stand_in_for_it_when_loading(tmp_path):
+    class MLP(nn.Module):  # same name as nn.MLP, defined elsewhere
+        def forward(self, x):
+            return x
+
+        def config(self):
+            return {}
+
+    path = tmp_path / "model.json"
+    nn.MLP(2, [3, 1], seed=0).save(path)
+    assert type(nn.load(path)) is nn.MLP
+    own = MLP()
+    own.save(tmp_path / "own.json")
+    assert type(nn.load(tmp_path / "own.json")) is MLP

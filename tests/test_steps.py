@@ -261,3 +261,10 @@ def test_random_graphs_match_backward_bit_for_bit(program, inputs):
 def test_bad_root_is_a_type_error():
     with pytest.raises(TypeError, match="root must be a Value"):
         list(backward_steps(3.0))
+
+
+def test_bad_arguments_fail_at_the_call_not_at_the_first_step():
+    with pytest.raises(TypeError, match="root must be a Value, got int"):
+        backward_steps(3)
+    with pytest.raises(TypeError, match="gradient must be a number.*str"):
+        backward_steps(Value(1.0), gradient="1")

@@ -362,3 +362,9 @@ def test_step_through_with_widgets_moves_back_and_forth():
 
 def test_value_graph_is_what_draw_dot_returns():
     assert type(draw_dot(Constant(1.0) + 1)) is ValueGraph
+
+
+def test_a_label_that_is_not_a_string_is_drawn_as_text():
+    x = Value(2.0)
+    x.label = 7
+    assert '{ 7 | data 2.0' in draw_dot(x * x).source
