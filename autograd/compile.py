@@ -30,7 +30,7 @@ import builtins
 from collections.abc import Callable
 
 from autograd import engine
-from autograd.engine import OPS, Constant, Value, fill_formula, topological_order
+from autograd.engine import OPS, Constant, Value, dot_parts, fill_formula, topological_order
 
 
 class GraphChanged(ValueError):
@@ -210,12 +210,10 @@ class _Program:
         if op == "sum":
             return f"fsum(({''.join(name[c] + ', ' for c in node._x)}))"
         if op == "dot":
-            operands = [name[c] for c in node._x]
-            n = len(operands) // 2
-            terms = [f"{w} * {x}" for w, x in zip(operands[:n], operands[n:2 * n])]
-            if len(operands) % 2:
-                terms.append(operands[-1])
-            return " + ".join(["0.0", *terms])
+            # 0.0 + w0 * x0 + w1 * x1 + ... + b: the order in which Value.dot adds.
+            ws, xs, bias = dot_parts(node)
+            terms = [f"{name[w]} * {name[x]}" for w, x in zip(ws, xs)]
+            return " + ".join(["0.0", *terms, *(name[b] for b in bias)])
         forward, _ = OPS[op]
         return fill_formula(forward, name[node._x], name.get(node._y, "None"))
 
@@ -225,9 +223,8 @@ class _Program:
         if op == "sum":
             return ["1.0"] * len(node._x)
         if op == "dot":
-            operands = [name[c] for c in node._x]
-            n = len(operands) // 2
-            return operands[n:2 * n] + operands[:n] + (["1.0"] if len(operands) % 2 else [])
+            ws, xs, bias = dot_parts(node)
+            return [name[x] for x in xs] + [name[w] for w in ws] + ["1.0"] * len(bias)
         _, derivatives = OPS[op]
         return [fill_formula(d, name[node._x], name.get(node._y, "None"), name[node])
                 for d in derivatives]

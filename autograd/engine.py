@@ -357,6 +357,13 @@ class Value:
         return Value(out, "", "dot", operands, None, local_grads)
 
 
+def dot_parts(node: Value) -> tuple[tuple, tuple, tuple]:
+    """A "dot" node's operands as (weights, inputs, bias), bias being () or (b,)."""
+    operands = node._x
+    n = len(operands) // 2
+    return operands[:n], operands[n:2 * n], operands[2 * n:]
+
+
 class Constant(Value):
     """A leaf made from a plain number inside an operation, such as the 2 in `x * 2`."""
 
@@ -586,9 +593,8 @@ def _local_grads_as_values(node: Value) -> tuple:
     if node._op == "sum":
         return (1.0,) * len(node._prev)
     if node._op == "dot":
-        n = (len(node._prev) - (len(node._prev) % 2)) // 2
-        ws, xs = node._prev[:n], node._prev[n:2 * n]
-        return (*xs, *ws) + ((1.0,) if len(node._prev) % 2 else ())
+        ws, xs, bias = dot_parts(node)
+        return (*xs, *ws) + (1.0,) * len(bias)
     operands = node._prev
     x = operands[0]
     y = operands[1] if len(operands) > 1 else None

@@ -13,6 +13,7 @@ from autograd.engine import (
     _as_float,
     _finish_backward,
     _start_backward,
+    dot_parts,
     fill_formula,
     topological_order,
 )
@@ -71,11 +72,10 @@ def _derivative_texts(node: Value, names: dict[Value, str]) -> list[str]:
     if node._op == "sum":
         return ["1.0"] * len(operands)
     if node._op == "dot":
-        # Operands are (*weights, *inputs[, bias]): d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1.
-        n = len(operands) // 2
-        ws, xs = operands[:n], operands[n:2 * n]
-        texts = [_data(x, names) for x in xs] + [_data(w, names) for w in ws]
-        return texts + ["1.0"] * (len(operands) - 2 * n)
+        # d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1.
+        ws, xs, bias = dot_parts(node)
+        return ([_data(x, names) for x in xs] + [_data(w, names) for w in ws]
+                + ["1.0"] * len(bias))
     _, formulas = OPS[node._op]
     x = _data(operands[0], names)
     y = _data(operands[1], names) if len(operands) > 1 else "y"

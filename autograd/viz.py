@@ -25,7 +25,7 @@ from pathlib import Path
 import graphviz
 
 from autograd import render as _render
-from autograd.engine import Constant, Value, topological_order
+from autograd.engine import Constant, Value, dot_parts, topological_order
 from autograd.steps import BackwardStep, backward_steps, number, value_names
 
 __all__ = ["Frame", "Frames", "ValueGraph", "backward_frames", "draw_dot", "forward_frames",
@@ -180,7 +180,7 @@ def _grad_fill(g: float, largest: float) -> str:
 
 def _op_text(node: Value) -> str:
     if node._op == "dot":
-        return "w·x+b" if len(node._prev) % 2 else "w·x"
+        return "w·x+b" if dot_parts(node)[2] else "w·x"
     return OP_TEXT.get(node._op, node._op)
 
 
@@ -383,9 +383,10 @@ def forward_frames(root: Value, rankdir: str = "LR", max_nodes: int = 500,
         elif v._op == "sum":
             expression = " + ".join(operands)
         elif v._op == "dot":
-            n = len(operands) // 2
-            terms = [f"{w}*{x}" for w, x in zip(operands[:n], operands[n:2 * n])]
-            expression = " + ".join(terms + operands[2 * n:])
+            text = dict(zip(v._prev, operands))
+            ws, xs, bias = dot_parts(v)
+            terms = [f"{text[w]}*{text[x]}" for w, x in zip(ws, xs)]
+            expression = " + ".join(terms + [text[b] for b in bias])
         else:
             expression = f"{v._op}({', '.join(operands)})"
         frames.append(Frame(f"{names[v]} = {expression} = {number(v.data)}",
