@@ -137,7 +137,10 @@ _grad_enabled = True
 
 @contextmanager
 def no_grad() -> Iterator[None]:
-    """Within this block, operations compute values but record no graph."""
+    """Within this block, operations compute values but record no graph.
+
+    The switch is one for the whole process, not one per thread.
+    """
     global _grad_enabled
     if _comparisons is not None:
         _refuse_while_tracing("no_grad()")
