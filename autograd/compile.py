@@ -78,16 +78,15 @@ class CompiledFunction:
         flat: list[float] = []
         structure = _flatten(args, flat, "argument")
         if self._structure is None:
-            self._trace(args)
+            self._trace(args, structure)
         elif structure != self._structure:
             raise GraphChanged(
                 f"compiled function traced for arguments shaped {_describe(self._structure)}, "
                 f"called with {_describe(structure)}; call .retrace() to trace again")
         return flat
 
-    def _trace(self, args: tuple) -> None:
+    def _trace(self, args: tuple, structure) -> None:
         inputs: list[Value] = []
-        structure = _flatten(args, [], "argument")
         traced_args = _rebuild(args, inputs)
         comparisons: list = []
         previous = engine._comparisons

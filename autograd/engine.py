@@ -618,23 +618,21 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__}")
     order = topological_order(output)
     grads: dict[Value, float | Value] = {output: Constant(1.0) if create_graph else 1.0}
-    for node in reversed(order):
-        g = grads.get(node)
-        if g is None or node._x is None:
-            continue
-        if create_graph:
-            global _grad_enabled
-            previous, _grad_enabled = _grad_enabled, True
-            try:
-                locals_ = _local_grads_as_values(node)
-                contributions = [local * g for local in locals_]
-            finally:
-                _grad_enabled = previous
-        else:
-            contributions = [local * g for local in node._local_grads]
-        for child, contribution in zip(node._prev, contributions):
-            before = grads.get(child)
-            grads[child] = contribution if before is None else before + contribution
+    local_grads = _local_grads_as_values if create_graph else Value._local_grads.fget
+    global _grad_enabled
+    # With create_graph the backward pass is itself recorded, even under no_grad().
+    previous, _grad_enabled = _grad_enabled, _grad_enabled or create_graph
+    try:
+        for node in reversed(order):
+            g = grads.get(node)
+            if g is None or node._x is None:
+                continue
+            for child, local in zip(node._prev, local_grads(node)):
+                contribution = local * g
+                before = grads.get(child)
+                grads[child] = contribution if before is None else before + contribution
+    finally:
+        _grad_enabled = previous
     zero = Constant(0.0) if create_graph else 0.0
     result = []
     for v in inputs:
