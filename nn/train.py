@@ -6,7 +6,10 @@ import csv
 import math
 import os
 import random
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
@@ -41,6 +44,8 @@ class History:
     and validation are comparable. The accuracy lists stay empty when the labels
     are not classes. `lr` is the learning rate used in each epoch; `best_epoch` the
     (0-based) epoch with the lowest validation loss, or None without validation.
+    `interrupted` is True when Ctrl-C stopped training: the last epoch then
+    covers only the batches trained before it.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -49,6 +54,7 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     best_epoch: int | None = None
+    interrupted: bool = False
 
     @property
     def epochs(self) -> int:
@@ -97,7 +103,8 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         epochs: int = 100, batch_size: int | None = None,
         validation: tuple[Sequence, Sequence] | None = None, early_stopping: int | None = None,
         l2: float = 0.0, shuffle: bool = True, seed: int | None = None, progress: bool = True,
-        schedule: Any = None) -> History:
+        schedule: Any = None,
+        callback: Callable[[int, History], bool | None] | None = None) -> History:
     """Train `model` on samples `X` with labels or targets `y`; return the `History`.
 
     - `loss`: "hinge", "mse", "bce" (binary cross-entropy on logits), "cross_entropy",
@@ -116,6 +123,12 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     - `schedule`: a learning-rate scheduler built on `optimizer` (its `step()` is
       called after every epoch).
     - `progress`: show a progress bar with loss and accuracy (terminal or Jupyter).
+    - `callback`: called after every epoch as `callback(epoch, history)`; returning
+      True stops training there.
+
+    Ctrl-C (in the main thread) stops training after the step under way, so the
+    weights are never left half-updated: `fit` then returns the History so far
+    with `interrupted` set. A second Ctrl-C interrupts at once.
     """
     check.samples("fit", X, y)
     if not (callable(model) and callable(getattr(model, "parameters", None))):
@@ -151,6 +164,9 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         if getattr(schedule, "optimizer", optimizer) is not optimizer:
             raise ValueError("fit: schedule must be built on the optimizer passed to fit "
                              "(pass that optimizer instance, not a name)")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback must be a function callback(epoch, history), "
+                        f"got {type(callback).__name__}")
 
     # How outputs become predictions: probe one output for its shape.
     with evaluating(model):
@@ -175,55 +191,62 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     best_loss, best_state, waited = math.inf, None, 0
     bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress)
     try:
-        for epoch in bar:
-            if lr_at is not None:
-                lr_now = lr_at(epoch)
-                check.non_negative("fit", f"lr({epoch})", lr_now)
-                _set_lr(optimizer, lr_now)
-            history.lr.append(_get_lr(optimizer))
-            if shuffle and batch_size is not None:
-                rng.shuffle(order)
-            total_loss, correct = 0.0, 0
-            for start in range(0, len(X), step_size):
-                batch = order[start:start + step_size]
-                outputs = [model(X[i]) for i in batch]
-                data_loss = loss_function(outputs, [targets[i] for i in batch])
-                objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
-                optimizer.zero_grad()
-                objective.backward()
-                optimizer.step()
-                total_loss += data_loss.data * len(batch)
+        with _interrupt_after_step() as interrupted:
+            for epoch in bar:
+                if lr_at is not None:
+                    lr_now = lr_at(epoch)
+                    check.non_negative("fit", f"lr({epoch})", lr_now)
+                    _set_lr(optimizer, lr_now)
+                history.lr.append(_get_lr(optimizer))
+                if shuffle and batch_size is not None:
+                    rng.shuffle(order)
+                total_loss, correct, seen = 0.0, 0, 0
+                for start in range(0, len(X), step_size):
+                    batch = order[start:start + step_size]
+                    outputs = [model(X[i]) for i in batch]
+                    data_loss = loss_function(outputs, [targets[i] for i in batch])
+                    objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
+                    optimizer.zero_grad()
+                    objective.backward()
+                    optimizer.step()
+                    total_loss += data_loss.data * len(batch)
+                    seen += len(batch)
+                    if is_classification:
+                        correct += _count_correct(outputs, [y[i] for i in batch], pair, threshold)
+                    if interrupted():
+                        history.interrupted = True
+                        break
+                if schedule is not None:
+                    schedule.step()
+                history.train_loss.append(total_loss / seen)
                 if is_classification:
-                    correct += _count_correct(outputs, [y[i] for i in batch], pair, threshold)
-            if schedule is not None:
-                schedule.step()
-            history.train_loss.append(total_loss / len(X))
-            if is_classification:
-                history.train_accuracy.append(correct / len(X))
-            postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
-            if is_classification:
-                postfix["acc"] = f"{history.train_accuracy[-1]:.1%}"
+                    history.train_accuracy.append(correct / seen)
+                postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
+                if is_classification:
+                    postfix["acc"] = f"{history.train_accuracy[-1]:.1%}"
 
-            if validation is not None:
-                with evaluating(model):
-                    outputs = [model(x) for x in X_val]
-                    val_loss = loss_function(outputs, val_targets).data
-                history.val_loss.append(val_loss)
-                postfix["val_loss"] = f"{val_loss:.4g}"
-                if is_classification:
-                    history.val_accuracy.append(
-                        _fraction_correct(outputs, y_val, pair or (-1, 1), threshold))
-                    postfix["val_acc"] = f"{history.val_accuracy[-1]:.1%}"
-                if val_loss < best_loss:
-                    best_loss, waited = val_loss, 0
-                    history.best_epoch = epoch
-                    if early_stopping is not None:
-                        best_state = model.state_dict()
-                else:
-                    waited += 1
-            bar.set_postfix(postfix, refresh=False)
-            if early_stopping is not None and waited >= early_stopping:
-                break
+                if validation is not None:
+                    with evaluating(model):
+                        outputs = [model(x) for x in X_val]
+                        val_loss = loss_function(outputs, val_targets).data
+                    history.val_loss.append(val_loss)
+                    postfix["val_loss"] = f"{val_loss:.4g}"
+                    if is_classification:
+                        history.val_accuracy.append(
+                            _fraction_correct(outputs, y_val, pair or (-1, 1), threshold))
+                        postfix["val_acc"] = f"{history.val_accuracy[-1]:.1%}"
+                    if val_loss < best_loss:
+                        best_loss, waited = val_loss, 0
+                        history.best_epoch = epoch
+                        if early_stopping is not None:
+                            best_state = model.state_dict()
+                    else:
+                        waited += 1
+                bar.set_postfix(postfix, refresh=False)
+                if early_stopping is not None and waited >= early_stopping:
+                    break
+                if history.interrupted or (callback is not None and callback(epoch, history)):
+                    break
     finally:
         bar.close()
     if best_state is not None:
@@ -232,6 +255,33 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
 
 
 # --- helpers --------------------------------------------------------------------
+
+@contextmanager
+def _interrupt_after_step() -> Iterator[Callable[[], bool]]:
+    """Within this block, a first Ctrl-C is noted instead of raised; yields "was it pressed?".
+
+    A KeyboardInterrupt in the middle of a step could leave some parameters
+    updated and others not. Only the main thread receives signals, and only
+    there can the handler be changed; elsewhere nothing changes.
+    """
+    pressed = False
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: pressed
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        if pressed:   # the second Ctrl-C: the user wants out now
+            raise KeyboardInterrupt
+        pressed = True
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: pressed
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def _loss_function(loss: Any) -> Callable[[Any, Any], Value]:
     if callable(loss):

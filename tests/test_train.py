@@ -345,3 +345,56 @@ def test_fit_takes_numpy_arrays_as_it_takes_lists():
     assert histories[0].train_loss == histories[1].train_loss
     assert histories[0].train_accuracy == histories[1].train_accuracy
     assert accuracies[0] == accuracies[1]
+
+
+# --- callbacks and Ctrl-C ------------------------------------------------------------
+
+def test_callback_sees_every_epoch_and_can_stop_training(moons):
+    X, y = moons
+    seen = []
+
+    def callback(epoch, history):
+        seen.append((epoch, history.epochs, history.train_loss[-1]))
+        return epoch == 2
+
+    history = nn.fit(nn.MLP(2, [4, 1], seed=1), X, y, lr=0.05, epochs=10, callback=callback,
+                     progress=False)
+    assert [(e, n) for e, n, _ in seen] == [(0, 1), (1, 2), (2, 3)]
+    assert [loss for _, _, loss in seen] == history.train_loss
+    assert history.epochs == 3 and not history.interrupted
+    with pytest.raises(TypeError, match="callback must be a function"):
+        nn.fit(nn.MLP(2, [4, 1], seed=1), X, y, epochs=1, callback=3, progress=False)
+
+
+def test_ctrl_c_stops_after_the_step_under_way(moons):
+    import signal
+
+    X, y = moons
+    model = nn.MLP(2, [4, 1], seed=1)
+    optimizer = CountingSGD(model.parameters(), lr=0.05)
+    calls = 0
+
+    def loss(outputs, targets):
+        nonlocal calls
+        calls += 1
+        if calls == 6:              # in the middle of the second epoch's third batch
+            signal.raise_signal(signal.SIGINT)
+        return nn.hinge(outputs, targets)
+
+    history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=5, batch_size=25,
+                     seed=3, progress=False)
+    assert history.interrupted
+    assert optimizer.steps == 6     # the step under way was finished, no other was taken
+    assert history.epochs == 2      # the second epoch covers the 2 batches trained
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # The same 6 steps taken without an interruption give the same weights.
+
+    class SixSteps(CountingSGD):
+        def step(self):
+            if self.steps < 6:
+                super().step()
+
+    again = nn.MLP(2, [4, 1], seed=1)
+    nn.fit(again, X, y, optimizer=SixSteps(again.parameters(), lr=0.05), epochs=2,
+           batch_size=25, seed=3, progress=False)
+    assert again.state_dict() == model.state_dict()
