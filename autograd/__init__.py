@@ -3,14 +3,16 @@
 from autograd.check import gradcheck
 from autograd.compile import CompiledFunction, GraphChanged, compile
 from autograd.engine import (
-    OPS,
     Constant,
     Value,
+    define_op,
     grad,
     is_grad_enabled,
     no_grad,
     topological_order,
 )
+from autograd.expression import Expression
+from autograd.ops import OPS, Op
 from autograd.steps import BackwardStep, backward_steps
 
 __all__ = [
@@ -20,6 +22,9 @@ __all__ = [
     "OPS",
     "BackwardStep",
     "Constant",
+    "Expression",
+    "Op",
+    "define_op",
     "RendererNotFoundError",
     "Value",
     "backward_steps",

@@ -29,8 +29,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 
-from autograd import engine
-from autograd.engine import OPS, Constant, Value, dot_parts, fill_formula, topological_order
+from autograd.engine import Constant, Value, topological_order, tracing
+from autograd.ops import OPS, float_functions
 
 
 class GraphChanged(ValueError):
@@ -88,19 +88,15 @@ class CompiledFunction:
     def _trace(self, args: tuple, structure) -> None:
         inputs: list[Value] = []
         traced_args = _rebuild(args, inputs)
-        comparisons: list = []
-        previous = engine._comparisons
-        engine._comparisons = comparisons
-        try:
+        with tracing() as comparisons:
             output = self.fn(*traced_args)
-        finally:
-            engine._comparisons = previous
         if not isinstance(output, Value):
             raise TypeError(f"compile: the function must return a Value, "
                             f"got {type(output).__name__}")
         program = _Program(output, inputs, comparisons)
         self.source = program.source
-        namespace = dict(_RUNTIME)
+        # The formulas' functions on floats, as the methods of Value use them.
+        namespace = {**float_functions(), "_changed": _changed}
         exec(builtins.compile(program.source, "<autograd.compile>", "exec"), namespace)
         self._forward = namespace["forward"]
         self._forward_backward = namespace["forward_backward"]
@@ -146,12 +142,6 @@ def _changed(where: str) -> None:
                        "use the eager engine for this function")
 
 
-_RUNTIME = {name: getattr(engine, name) for name in (
-    "cos", "exp", "inf", "log", "nan", "pow", "sin", "sqrt", "tanh", "sech", "sigmoid", "softplus",
-    "relu", "step", "leaky_relu", "leaky_step", "sign", "sqrt_grad", "pow_base_grad",
-    "pow_exponent_grad")}
-_RUNTIME.update(fsum=engine.math.fsum, _changed=_changed)
-
 class _Program:
     """Writes the straight-line source for one traced graph."""
 
@@ -168,7 +158,7 @@ class _Program:
         self.parameters: list[Value] = []
         name: dict[Value, str] = {}
         for k, node in enumerate(order):
-            if node._x is not None:
+            if node.children:
                 name[node] = f"v{k}"
             elif node in input_index:
                 name[node] = f"a{input_index[node]}"
@@ -181,15 +171,16 @@ class _Program:
         # Only what leads to a parameter needs a gradient.
         needs_grad = {p: True for p in self.parameters}
         for node in order:
-            if node._x is not None:
-                needs_grad[node] = any(needs_grad.get(c, False) for c in node._prev)
+            if node.children:
+                needs_grad[node] = any(needs_grad.get(c, False) for c in node.children)
 
         head = ["def forward(A, P):"]
         if inputs:
             head.append(f"    {', '.join(f'a{i}' for i in range(len(inputs)))}, = A")
         for i in range(len(self.parameters)):
             head.append(f"    p{i} = P[{i}].data")
-        body = [f"    {name[n]} = {self._forward(n, name)}" for n in order if n._x is not None]
+        body = [f"    {name[n]} = {OPS[n.op].forward_code([name[c] for c in n.children])}"
+                for n in order if n.children]
         for node, op, other, result, where in comparisons:
             other_code = name[other] if isinstance(other, Value) else repr(float(other))
             body.append(f"    if ({name[node]} {op} {other_code}) is not {result}: "
@@ -203,31 +194,6 @@ class _Program:
         backward.append(f"    return {out}")
         self.source = "\n".join(forward + [""] + backward) + "\n"
 
-    @staticmethod
-    def _forward(node: Value, name: dict) -> str:
-        op = node._op
-        if op == "sum":
-            return f"fsum(({''.join(name[c] + ', ' for c in node._x)}))"
-        if op == "dot":
-            # 0.0 + w0 * x0 + w1 * x1 + ... + b: the order in which Value.dot adds.
-            ws, xs, bias = dot_parts(node)
-            terms = [f"{name[w]} * {name[x]}" for w, x in zip(ws, xs)]
-            return " + ".join(["0.0", *terms, *(name[b] for b in bias)])
-        forward, _ = OPS[op]
-        return fill_formula(forward, name[node._x], name.get(node._y, "None"))
-
-    @staticmethod
-    def _local_grads(node: Value, name: dict) -> list[str]:
-        op = node._op
-        if op == "sum":
-            return ["1.0"] * len(node._x)
-        if op == "dot":
-            ws, xs, bias = dot_parts(node)
-            return [name[x] for x in xs] + [name[w] for w in ws] + ["1.0"] * len(bias)
-        _, derivatives = OPS[op]
-        return [fill_formula(d, name[node._x], name.get(node._y, "None"), name[node])
-                for d in derivatives]
-
     def _backward(self, order, name, needs_grad, output) -> list[str]:
         grad_name = {n: "g" + name[n] for n in order if needs_grad.get(n)}
         if output not in grad_name:
@@ -235,10 +201,12 @@ class _Program:
         lines = [f"    {grad_name[output]} = 1.0"]
         assigned = {output}
         for node in reversed(order):
-            if node._x is None or node not in grad_name:
+            if not node.children or node not in grad_name:
                 continue
             g = grad_name[node]
-            for child, local in zip(node._prev, self._local_grads(node, name)):
+            operands = [name[c] for c in node.children]
+            locals_ = OPS[node.op].derivative_codes(operands, name[node])
+            for child, local in zip(node.children, locals_):
                 if child not in grad_name:
                     continue
                 term = g if local == "1.0" else f"({local}) * {g}"

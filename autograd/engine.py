@@ -1,165 +1,105 @@
-"""The engine: `Value`, the table of operations, and the backward pass.
+"""The engine: `Value`, recording the graph, and the backward pass.
 
-Every operation is one row of `OPS`: how its result is computed from the
-operands' data and what its local derivative is with respect to each operand.
-The methods of `Value` are made from those rows when this module is imported,
-so adding an operation is adding a row. The same rows give the derivatives as
-Values for higher-order gradients (`grad(..., create_graph=True)`) and the
-straight-line code of `autograd.compile`.
+The operations themselves are rows of the table in `autograd.ops`: how each
+result is computed and its local derivative with respect to each operand.
+This module turns every row into methods of `Value` when it is imported (and
+`define_op` adds rows at run time); `backward()` then applies the chain rule
+over the recorded graph, and `grad(..., create_graph=True)` does the same with
+the rows' derivatives as Values, so they can be differentiated again.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import linecache
 import math
-import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-# The functions the formulas in OPS call on floats (the generated methods use them).
-from math import cos, exp, inf, log, nan, pow, sin, sqrt, tanh  # noqa: F401
+from autograd.ops import (
+    OPS,
+    VOCABULARY,
+    Helper,
+    ManyOperandOp,
+    Op,
+    check_formula,
+    dot_split,
+    float_functions,
+    is_new_name,
+    value_functions,
+)
 
-# ---------------------------------------------------------------------------
-# The operation table.
+__all__ = ["Constant", "Value", "as_float", "define_op", "gradient_pass", "grad", "is_grad_enabled",
+           "no_grad", "topological_order", "tracing"]
+
+
+# --- recording the graph ----------------------------------------------------------
 #
-# In each formula, x and y are the operands' data and out is the result.
-#   name:         (forward,            (d out/dx,               d out/dy))
-OPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "+":          ("x + y",            ("1.0", "1.0")),
-    "-":          ("x - y",            ("1.0", "-1.0")),
-    "*":          ("x * y",            ("y", "x")),
-    "/":          ("x / y",            ("1.0 / y", "-out / y")),
-    "**":         ("pow(x, y)",        ("pow_base_grad(x, y)", "pow_exponent_grad(x, out)")),
-    "neg":        ("-x",               ("-1.0",)),
-    "abs":        ("abs(x)",           ("sign(x)",)),
-    "exp":        ("exp(x)",           ("out",)),
-    "log":        ("log(x)",           ("1.0 / x",)),
-    "sqrt":       ("sqrt(x)",          ("sqrt_grad(out)",)),
-    "tanh":       ("tanh(x)",          ("sech(x) ** 2",)),
-    "sigmoid":    ("sigmoid(x)",       ("out * sigmoid(-x)",)),
-    "relu":       ("relu(x)",          ("step(x)",)),
-    "leaky_relu": ("leaky_relu(x, y)", ("leaky_step(x, y)", "relu(-x) * -1.0")),
-    "softplus":   ("softplus(x)",      ("sigmoid(x)",)),
-    "sin":        ("sin(x)",           ("cos(x)",)),
-    "cos":        ("cos(x)",           ("-sin(x)",)),
-}
-# Two operations take any number of operands, so they are written out by hand
-# below rather than as rows: "sum" (local derivative 1 for every operand) and
-# "dot", sum(w_i * x_i) + bias (local derivative of w_i is x_i and of x_i is w_i).
+# Whether operations record a graph is a per-thread switch, as in PyTorch: a
+# thread inside no_grad() must not change what another thread records. Every
+# operation asks, so the question must cost almost nothing: a count of the
+# no_grad() blocks open in all threads is read first, and only while some
+# block is open is the (slower) thread-local switch consulted.
 
-_FORMULA_NAMES = re.compile(r"\b(x|y|out)\b")
+class _ThreadState(threading.local):
+    grad_enabled = True         # a new thread starts recording
+    comparisons: list | None = None   # while tracing for autograd.compile
 
 
-def fill_formula(formula: str, x: str, y: str = "y", out: str = "out") -> str:
-    """A formula from OPS with its names x, y and out replaced by the given text."""
-    names = {"x": x, "y": y, "out": out}
-    return _FORMULA_NAMES.sub(lambda match: names[match.group(1)], formula)
+_thread = _ThreadState()
+_no_grad_blocks = 0             # no_grad() blocks open, in all threads
+_tracing_threads = 0            # threads tracing for autograd.compile
+_count_lock = threading.Lock()
 
 
-# Which Python method each row becomes; binary arithmetic also gets the
-# reflected method (`2 * x` calls `x.__rmul__(2)`).
-METHOD_NAMES = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__",
-                "**": "__pow__", "neg": "__neg__", "abs": "__abs__"}
-REFLECTED_NAMES = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__",
-                   "/": "__rtruediv__", "**": "__rpow__"}
-
-
-# --- the functions the formulas use, on floats ------------------------------
-
-def sigmoid(x: float) -> float:
-    # Two forms, so that exp never overflows: at x = -1000, exp(-x) would.
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def sech(x: float) -> float:
-    # 1 / cosh(x) = 2 e^-|x| / (1 + e^-2|x|): no overflow, and accurate in the
-    # tails, where tanh's derivative written as 1 - tanh(x)^2 cancels to 0.
-    e = math.exp(-abs(x))
-    return 2.0 * e / (1.0 + e * e)
-
-
-def softplus(x: float) -> float:
-    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), finite for any finite x.
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def relu(x: float) -> float:
-    # Tested with <= so that nan passes through as nan rather than becoming 0.
-    return 0.0 if x <= 0.0 else x
-
-
-def step(x: float) -> float:
-    return 1.0 if x > 0.0 else 0.0
-
-
-def leaky_relu(x: float, slope: float) -> float:
-    return slope * x if x <= 0.0 else x
-
-
-def leaky_step(x, slope):
-    return 1.0 if x > 0.0 else slope
-
-
-def sign(x) -> float:
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-
-
-def sqrt_grad(out):
-    # d sqrt(x)/dx = 1 / (2 sqrt(x)), infinite at 0 (as in PyTorch).
-    return 0.5 / out if out > 0.0 else math.inf
-
-
-def pow_base_grad(x, y):
-    # d x^y/dx = y x^(y-1); at x = 0 with y < 1 that is infinite, not an error.
-    if x == 0.0 and y < 1.0:
-        return 0.0 if y == 0.0 else math.inf
-    try:
-        return y * pow(x, y - 1.0)
-    except OverflowError:  # a tiny positive x with y < 1: the slope is beyond a float
-        return math.copysign(math.inf, y)
-
-
-def pow_exponent_grad(x, out):
-    # d x^y/dy = x^y log(x): defined for x > 0; 0 at x = 0 and nan for x < 0,
-    # where x^y is not differentiable in y (both as in PyTorch).
-    if x > 0.0:
-        return out * log(x)
-    return 0.0 if x == 0.0 else math.nan
-
-
-# --- recording the graph ----------------------------------------------------
-
-_grad_enabled = True
+def _count(name: str, change: int) -> None:
+    with _count_lock:
+        globals()[name] += change
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
-    """Within this block, operations compute values but record no graph.
-
-    The switch is one for the whole process, not one per thread.
-    """
-    global _grad_enabled
-    if _comparisons is not None:
+    """Within this block, operations in this thread compute values but record no graph."""
+    if _tracing_threads and _thread.comparisons is not None:
         _refuse_while_tracing("no_grad()")
-    previous, _grad_enabled = _grad_enabled, False
+    previous, _thread.grad_enabled = _thread.grad_enabled, False
+    _count("_no_grad_blocks", 1)
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _thread.grad_enabled = previous
+        _count("_no_grad_blocks", -1)
 
 
-# While autograd.compile traces a function, the comparisons it makes between
-# Values are recorded here: they are the branches its replay must check.
-_comparisons: list | None = None
+def is_grad_enabled() -> bool:
+    """True unless this thread is inside `no_grad()`."""
+    return _thread.grad_enabled
 
 
-def _record_comparison(node, op: str, other, result: bool) -> None:
-    caller = sys._getframe(2)
-    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
-    _comparisons.append((node, op, other, result, where))
+@contextmanager
+def tracing() -> Iterator[list]:
+    """Within this block this thread is traced (by autograd.compile): comparisons between
+    Values are recorded in the list it yields, and what a replay could not follow raises."""
+    previous, comparisons = _thread.comparisons, []
+    _thread.comparisons = comparisons
+    _count("_tracing_threads", 1)
+    try:
+        yield comparisons
+    finally:
+        _thread.comparisons = previous
+        _count("_tracing_threads", -1)
+
+
+def _record_comparison(node: Value, op: str, other: Any, result: bool) -> None:
+    comparisons = _thread.comparisons
+    if comparisons is not None:
+        caller = sys._getframe(2)
+        comparisons.append((node, op, other, result, f"{caller.f_code.co_filename}:"
+                                                     f"{caller.f_lineno}"))
 
 
 def _refuse_while_tracing(what: str) -> None:
@@ -170,12 +110,8 @@ def _refuse_while_tracing(what: str) -> None:
                      "engine for this function")
 
 
-def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _grad_enabled
-
-
-def _as_float(data, where: str) -> float:
+def as_float(data: Any, where: str) -> float:
+    """`data` as a float, or a TypeError (not a number) or ValueError (too large) naming `where`."""
     if isinstance(data, bool) or isinstance(data, (str, bytes)) or data is None:
         raise TypeError(f"{where} must be a number (int, float or an object with __float__), "
                         f"got {type(data).__name__}")
@@ -192,7 +128,8 @@ class Value:
     """A scalar that remembers how it was computed, so gradients can flow back to its inputs.
 
     `==` is identity, not equality of data, so Values can be dict keys and set
-    members; `<`, `<=`, `>` and `>=` compare `.data`.
+    members; `<`, `<=`, `>` and `>=` compare `.data`. The operations (+ - * / **,
+    abs, exp, tanh, ...) are made from the table in `autograd.ops`.
     """
 
     # Operands and local derivatives live flat on the node, in slots rather
@@ -200,17 +137,17 @@ class Value:
     # fifth of micrograd's memory, and is freed by reference counting alone.
     # An operation with one or two operands keeps them in _x and _y, and the
     # local derivatives d self/d x and d self/d y in _dx and _dy (the names the
-    # formulas in OPS use). "sum" and "dot", which take any number of operands,
-    # keep a tuple of operands in _x and a tuple of local derivatives in _dx.
+    # formulas use). An operation with many operands (sum, dot) keeps a tuple of
+    # operands in _x and a tuple of local derivatives in _dx.
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy")
 
     # numpy scalars on the left (np.float32(2) * v) hand the operation to Value.
     __array_ufunc__ = None
 
-    def __init__(self, data: float, label: str = "", _op: str = "", _x=None, _y=None,
-                 _dx=0.0, _dy=0.0) -> None:
+    def __init__(self, data: float, label: str = "", _op: str = "", _x: Any = None,
+                 _y: Any = None, _dx: Any = 0.0, _dy: float = 0.0) -> None:
         if data.__class__ is not float:
-            data = _as_float(data, "Value data")
+            data = as_float(data, "Value data")
         self.data = data
         self.grad = 0.0
         self.label = label
@@ -221,8 +158,8 @@ class Value:
         self._dy = _dy
 
     @property
-    def _prev(self) -> tuple[Value, ...]:
-        """The operands, in order (the name micrograd uses)."""
+    def children(self) -> tuple[Value, ...]:
+        """The operands this Value was computed from, in order; () for a leaf."""
         x = self._x
         if x is None:
             return ()
@@ -231,8 +168,8 @@ class Value:
         return (x,) if self._y is None else (x, self._y)
 
     @property
-    def _local_grads(self) -> tuple[float, ...]:
-        """d self / d operand for each operand, in the order of `_prev`."""
+    def local_grads(self) -> tuple[float, ...]:
+        """d self / d operand for each operand, in the order of `children`."""
         x = self._x
         if x is None:
             return ()
@@ -240,43 +177,44 @@ class Value:
             return self._dx
         return (self._dx,) if self._y is None else (self._dx, self._dy)
 
-    children = _prev
-    local_grads = _local_grads
+    # micrograd's names.
+    _prev = children
+    _local_grads = local_grads
 
     @property
     def op(self) -> str:
-        """The operation that produced this Value, "" for a leaf."""
+        """The operation that produced this Value (a key of `autograd.OPS`), "" for a leaf."""
         return self._op
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
     def __float__(self) -> float:
-        if _comparisons is not None:
+        if _tracing_threads and _thread.comparisons is not None:
             _refuse_while_tracing("float() of a Value")
         return self.data
 
-    def __lt__(self, other) -> bool:
+    def __lt__(self, other: Value | float) -> bool:
         result = self.data < _data_of(other)
-        if _comparisons is not None:
+        if _tracing_threads:
             _record_comparison(self, "<", other, result)
         return result
 
-    def __le__(self, other) -> bool:
+    def __le__(self, other: Value | float) -> bool:
         result = self.data <= _data_of(other)
-        if _comparisons is not None:
+        if _tracing_threads:
             _record_comparison(self, "<=", other, result)
         return result
 
-    def __gt__(self, other) -> bool:
+    def __gt__(self, other: Value | float) -> bool:
         result = self.data > _data_of(other)
-        if _comparisons is not None:
+        if _tracing_threads:
             _record_comparison(self, ">", other, result)
         return result
 
-    def __ge__(self, other) -> bool:
+    def __ge__(self, other: Value | float) -> bool:
         result = self.data >= _data_of(other)
-        if _comparisons is not None:
+        if _tracing_threads:
             _record_comparison(self, ">=", other, result)
         return result
 
@@ -287,46 +225,37 @@ class Value:
         gradient of the latest call.
         """
         order = topological_order(self)
-        leaves_before = _start_backward(self, order, gradient)
-        # The chain rule, from the output back: each node passes its gradient
-        # to its operands, times the local derivative.
-        for node in reversed(order):
-            x = node._x
-            if x is None:
-                continue
-            g = node.grad
-            if x.__class__ is tuple:
-                for child, local in zip(x, node._dx):
-                    child.grad += local * g
-            else:
-                x.grad += node._dx * g
-                y = node._y
-                if y is not None:
-                    y.grad += node._dy * g
-        _finish_backward(leaves_before)
+        with gradient_pass(self, order, gradient):
+            # The chain rule, from the output back: each node passes its gradient
+            # to its operands, times the local derivative.
+            for node in reversed(order):
+                x = node._x
+                if x is None:
+                    continue
+                g = node.grad
+                if x.__class__ is tuple:
+                    for child, local in zip(x, node._dx):
+                        child.grad += local * g
+                else:
+                    x.grad += node._dx * g
+                    y = node._y
+                    if y is not None:
+                        y.grad += node._dy * g
 
     def detach(self) -> Value:
         """A new leaf with the same data, cut off from this Value's graph."""
-        if _comparisons is not None:
+        if _tracing_threads and _thread.comparisons is not None:
             _refuse_while_tracing("detach()")
         return Value(self.data, self.label)
 
-    def backward_steps(self, gradient: float = 1.0):
-        """The backward pass one node at a time: see `autograd.backward_steps`."""
-        from autograd.steps import backward_steps
-
-        return backward_steps(self, gradient)
-
-    # The methods made from OPS (added below): + - * / ** and their reflected
-    # forms, unary -, abs(), exp, log, sqrt, tanh, sigmoid, relu,
-    # leaky_relu(slope=0.01), softplus, sin, cos.
+    # The two operations with many operands; their rows are OPS["sum"] and OPS["dot"].
 
     @staticmethod
     def sum(values: Iterable[Value | float]) -> Value:
         """sum(values) as one node with many operands (the builtin `sum` makes a chain)."""
         operands = tuple(_operand(v, "sum") for v in values)
         out = math.fsum([v.data for v in operands])
-        if not _grad_enabled or not operands:
+        if not operands or (_no_grad_blocks and not _thread.grad_enabled):
             return Value(out)
         return Value(out, "", "sum", operands, None, (1.0,) * len(operands))
 
@@ -355,16 +284,16 @@ class Value:
             b = _operand(bias, "dot")
             out += b.data
             operands, local_grads = (*ws, *xs, b), (*x_data, *w_data, 1.0)
-        if not _grad_enabled or not operands:
+        if not operands or (_no_grad_blocks and not _thread.grad_enabled):
             return Value(out)
         return Value(out, "", "dot", operands, None, local_grads)
 
 
-def dot_parts(node: Value) -> tuple[tuple, tuple, tuple]:
+def dot_parts(node: Value) -> tuple[tuple[Value, ...], tuple[Value, ...], tuple[Value, ...]]:
     """A "dot" node's operands as (weights, inputs, bias), bias being () or (b,)."""
-    operands = node._x
-    n = len(operands) // 2
-    return operands[:n], operands[n:2 * n], operands[2 * n:]
+    operands = node.children
+    ws, xs, bias = dot_split(len(operands))
+    return operands[ws.start:ws.stop], operands[xs.start:xs.stop], operands[bias.start:]
 
 
 class Constant(Value):
@@ -376,31 +305,32 @@ class Constant(Value):
 _VALUE_TYPES = frozenset({Value, Constant})
 
 
-def _operand(other, op: str) -> Value:
+def _operand(other: Any, op: str) -> Value:
     if isinstance(other, Value):
         return other
-    return Constant(_as_float(other, f"operand of {op}"))
+    return Constant(as_float(other, f"operand of {op}"))
 
 
-def _as_operand(other) -> Value | None:
+def _as_operand(other: Any, op: str) -> Value | None:
     """`other` as a Value, or None when it is not a number (the operator returns NotImplemented,
     so Python raises a TypeError naming both types)."""
     cls = other.__class__
-    if cls is float:                # the common case first: x * 2.0
+    if cls is float:                # the common cases first: x * 2.0, x ** 2
         return Constant(other)
     if cls is int:
-        return Constant(float(other))
+        try:
+            return Constant(float(other))
+        except OverflowError:
+            raise ValueError(f"operand of {op} is too large for a float: {other!r:.40}") from None
     if isinstance(other, Value):
         return other
-    if isinstance(other, (int, float)) and not isinstance(other, bool):
-        return Constant(float(other))
-    if hasattr(other, "__float__") and not isinstance(other, (str, bytes, bool)):
-        return Constant(float(other))
-    return None
+    if isinstance(other, (str, bytes, bool)) or not hasattr(other, "__float__"):
+        return None
+    return Constant(as_float(other, f"operand of {op}"))
 
 
-def _data_of(other) -> float:
-    return other.data if isinstance(other, Value) else _as_float(other, "comparison operand")
+def _data_of(other: Any) -> float:
+    return other.data if isinstance(other, Value) else as_float(other, "comparison operand")
 
 
 def _domain_error(op: str, operands: tuple[float, ...], error: Exception) -> ValueError:
@@ -414,20 +344,38 @@ def _domain_error(op: str, operands: tuple[float, ...], error: Exception) -> Val
     return ValueError(f"{op}({shown}): {reason}")
 
 
-# --- making the methods from the table --------------------------------------
+# --- making the methods from the table ----------------------------------------------
+#
+# Each row becomes Python source with its formulas written in, compiled once.
+# The source is kept where `inspect.getsource`, tracebacks and debuggers look
+# for it, so stepping into `x * y` shows the real lines.
 
-_BINARY_TEMPLATE = '''
+_UNARY_TEMPLATE = '''\
+def {method}(self):
+    """{doc}"""
+    x = self.data
+    try:
+        out = {forward}
+        if _no_grad_blocks and not _thread.grad_enabled:
+            return Value(out)
+        dx = {dx}
+    except (ArithmeticError, ValueError) as error:
+        raise _domain_error({name!r}, (x,), error) from None
+    return Value(out, "", {name!r}, self, None, dx)
+'''
+
+_BINARY_TEMPLATE = '''\
 def {method}(self, {parameter}):
-    other = {parameter_name}
+    """{doc}"""{rename}
     if other.__class__ is not Value:
-        other = _as_operand(other)
+        other = _as_operand(other, {name!r})
         if other is None:
             {not_a_number}
     x = {first}.data
     y = {second}.data
     try:
         out = {forward}
-        if not _grad_enabled:
+        if _no_grad_blocks and not _thread.grad_enabled:
             return Value(out)
         dx = {dx}
         dy = {dy}
@@ -436,63 +384,136 @@ def {method}(self, {parameter}):
     return Value(out, "", {name!r}, {first}, {second}, dx, dy)
 '''
 
-_UNARY_TEMPLATE = '''
-def {method}(self):
-    x = self.data
-    try:
-        out = {forward}
-        if not _grad_enabled:
-            return Value(out)
-        dx = {dx}
-    except (ArithmeticError, ValueError) as error:
-        raise _domain_error({name!r}, (x,), error) from None
-    return Value(out, "", {name!r}, self, None, dx)
-'''
 
-
-def method_source(name: str, reflected: bool = False) -> str:
-    """The Python source of the method that row `name` of OPS becomes."""
-    forward, local = OPS[name]
-    if reflected:
-        method = REFLECTED_NAMES[name]
-    else:
-        method = METHOD_NAMES.get(name, name)
-    if len(local) == 1:
-        return _UNARY_TEMPLATE.format(method=method, name=name, forward=forward, dx=local[0])
+def method_source(op: Op, reflected: bool = False) -> str:
+    """The Python source of the `Value` method that the row `op` becomes."""
+    method = op.reflected if reflected else op.method
+    derivatives = ", ".join(f"d/d{v} = {d}" for v, d in zip("xy", op.derivatives))
+    doc = f"{op.name}: out = {op.forward}; {derivatives}."
+    if op.arity == 1:
+        return _UNARY_TEMPLATE.format(method=method, name=op.name, forward=op.forward,
+                                      dx=op.derivatives[0], doc=doc)
+    parameter = "other"
     if method.startswith("__"):
         # An operator hands an operand it cannot use back to Python, which then
         # tries the other operand's method or raises a TypeError naming both types.
-        parameter, parameter_name, not_a_number = "other", "other", "return NotImplemented"
+        not_a_number = "return NotImplemented"
     else:
-        parameter, parameter_name = "slope=0.01", "slope"
-        not_a_number = (f"raise TypeError(f'{name}: slope must be a number, "
-                        "got {type(slope).__name__}')")
+        if op.parameter != "other" or op.default is not None:
+            parameter = op.parameter if op.default is None else f"{op.parameter}={op.default!r}"
+        not_a_number = (f"raise TypeError(f'{op.name}: {op.parameter} must be a number, "
+                        f"got {{type({op.parameter}).__name__}}')")
     first, second = ("other", "self") if reflected else ("self", "other")
-    return _BINARY_TEMPLATE.format(method=method, name=name, forward=forward, dx=local[0],
-                                   dy=local[1], first=first, second=second,
-                                   parameter=parameter, parameter_name=parameter_name,
-                                   not_a_number=not_a_number)
+    # The formulas call the second operand y; in the method it is `other`.
+    rename = "" if parameter.startswith("other") else f"\n    other = {op.parameter}"
+    return _BINARY_TEMPLATE.format(method=method, name=op.name, forward=op.forward,
+                                   dx=op.derivatives[0], dy=op.derivatives[1], first=first,
+                                   second=second, parameter=parameter, doc=doc,
+                                   not_a_number=not_a_number, rename=rename)
 
 
-def _make_methods() -> None:
-    for name, (forward, local) in OPS.items():
-        variants = [False, True] if name in REFLECTED_NAMES else [False]
-        for reflected in variants:
-            namespace: dict = {}
-            # Executed in this module's globals: the methods read _grad_enabled when called.
-            exec(compile(method_source(name, reflected), f"<autograd op {name!r}>", "exec"),
-                 globals(), namespace)
-            (method, function), = namespace.items()
-            function.__qualname__ = f"Value.{method}"
-            derivatives = ", ".join(f"d/d{v} = {d}" for v, d in zip("xy", local))
-            function.__doc__ = f"{name}: out = {forward}; {derivatives}."
-            setattr(Value, method, function)
+def _install_methods(op: Op) -> None:
+    for reflected in ([False, True] if op.reflected else [False]):
+        source = method_source(op, reflected)
+        method = op.reflected if reflected else op.method
+        filename = f"<autograd.ops {op.name!r}: Value.{method}>"
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        namespace: dict = {}
+        # Run in this module's globals: the method reads _no_grad_blocks when called.
+        exec(compile(source, filename, "exec"), globals(), namespace)
+        function = namespace[method]
+        function.__qualname__ = f"Value.{method}"
+        setattr(Value, method, function)
 
 
-_make_methods()
+def _calls_method(method: str, on_floats: Any) -> Any:
+    """The vocabulary's Value side of an operation: its method (floats use the float side)."""
+    def on_values(x: Any, *rest: Any) -> Any:
+        if isinstance(x, Value):
+            return getattr(x, method)(*rest)
+        return on_floats(x, *(getattr(r, "data", r) for r in rest))
+    return on_values
 
 
-# --- the backward pass ------------------------------------------------------
+# Each row's derivatives as functions of Values (x, y, out), for create_graph,
+# and the namespace they run in (kept up to date as rows are added).
+VALUE_DERIVATIVES: dict[str, tuple[Any, ...]] = {}
+_VALUE_NAMESPACE: dict[str, Any] = {}
+
+
+def _register(op: Op) -> None:
+    """Check a row's formulas, make its methods, and add it to the vocabulary."""
+    if not isinstance(op, ManyOperandOp):
+        operands = ("x", "y")[:op.arity]
+        check_formula(op.forward, operands, f"{op.name}: forward")
+        for i, d in enumerate(op.derivatives):
+            check_formula(d, (*operands, "out"), f"{op.name}: derivative {i + 1}")
+        _install_methods(op)
+        # Python's own functions (abs) already work on floats and Values alike.
+        if op.name.isidentifier() and op.name not in builtins.__dict__:
+            on_floats = VOCABULARY[op.name].on_floats if op.name in VOCABULARY else eval(
+                compile(f"lambda x, y=None: {op.forward}", f"<autograd.ops {op.name!r}>",
+                        "eval"), float_functions())
+            VOCABULARY[op.name] = Helper(on_floats, _calls_method(op.method, on_floats))
+            globals()[op.name] = on_floats
+        _VALUE_NAMESPACE.update(value_functions())
+        VALUE_DERIVATIVES[op.name] = tuple(
+            eval(compile(f"lambda x, y, out: {d}", f"<autograd.ops d{op.name}>", "eval"),
+                 _VALUE_NAMESPACE) for d in op.derivatives)
+    OPS[op.name] = op
+
+
+globals().update(float_functions())     # the formulas' names, for the methods made here
+for _op in list(OPS.values()):
+    _register(_op)
+
+
+def define_op(name: str, forward: str, derivatives: Sequence[str], *,
+              in_expressions: bool = True) -> Op:
+    """Add an operation to the table, from user code; it becomes a method of `Value`.
+
+        define_op("softsign", forward="x / (1.0 + abs(x))",
+                  derivatives=("1.0 / (1.0 + abs(x)) ** 2",))
+        Value(0.5).softsign()
+
+    `forward` is a formula of `x` (and `y` for a second operand, which makes a
+    method taking it: `x.name(y)`); `derivatives` gives d out/dx (and d out/dy),
+    formulas of x, y and `out`, the result. Formulas use numbers, + - * / **,
+    unary -, abs, and the table's functions (exp, log, tanh, sigmoid, sech, ...).
+    The operation then works everywhere a built-in one does: backward, grad
+    (create_graph), autograd.compile, backward_steps, draw_dot and, unless
+    `in_expressions` is False, Expression. Bad definitions raise a ValueError here.
+    """
+    if not is_new_name(name):
+        raise ValueError(f"define_op: name must be an identifier not starting with '_', "
+                         f"got {name!r}")
+    if name in OPS or name in VOCABULARY or hasattr(Value, name) or name in globals():
+        raise ValueError(f"define_op: {name!r} clashes with an existing operation, function "
+                         "or attribute of Value; choose another name")
+    if isinstance(derivatives, str) or not isinstance(derivatives, Sequence):
+        raise ValueError(f"define_op: derivatives must be a tuple of formulas, one per "
+                         f"operand, got {type(derivatives).__name__}")
+    check_formula(forward, ("x", "y"), f"define_op {name}: forward")
+    arity = 2 if "y" in _names_in(forward) else 1
+    if len(derivatives) != arity:
+        raise ValueError(f"define_op {name}: the forward formula has {arity} operand"
+                         f"{'s' if arity > 1 else ''} ({'x, y' if arity > 1 else 'x'}), so it "
+                         f"needs {arity} derivative{'s' if arity > 1 else ''}, got "
+                         f"{len(derivatives)}")
+    op = Op(name, forward.strip(), tuple(d.strip() if isinstance(d, str) else d
+                                         for d in derivatives),
+            in_expressions=bool(in_expressions))
+    _register(op)
+    return op
+
+
+def _names_in(formula: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(formula.strip(), mode="eval"))
+            if isinstance(node, ast.Name)}
+
+
+# --- the backward pass --------------------------------------------------------------
 
 def topological_order(root: Value) -> list[Value]:
     """Every Value `root` depends on, each after all of its operands, `root` last.
@@ -533,75 +554,43 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _start_backward(root: Value, order: list[Value], gradient) -> list[tuple[Value, float]]:
-    """Zero every gradient in the graph (keeping the leaves' for later) and seed the root.
+@contextmanager
+def gradient_pass(root: Value, order: list[Value], gradient: Any = 1.0) -> Iterator[None]:
+    """Around one backward pass over `order`: every `.grad` starts at 0 and root's at `gradient`.
 
-    Leaves add this call's gradient to what they held only at the end, so two
-    calls give exactly twice one call's gradient.
+    Leaves keep what they held before aside and add it back at the end, so
+    gradients accumulate across passes (two calls give exactly twice one call)
+    while the pass itself shows only its own.
     """
-    gradient = _as_float(gradient, "backward gradient")
+    gradient = as_float(gradient, "backward gradient")
     leaves_before = []
     for node in order:
         if node._x is None and node.grad != 0.0:
             leaves_before.append((node, node.grad))
         node.grad = 0.0
     root.grad = gradient
-    return leaves_before
+    try:
+        yield
+    finally:
+        for leaf, before in leaves_before:
+            leaf.grad = before + leaf.grad
 
 
-def _finish_backward(leaves_before: list[tuple[Value, float]]) -> None:
-    for leaf, before in leaves_before:
-        leaf.grad = before + leaf.grad
-
-
-# --- gradients as values: higher-order derivatives ---------------------------
-
-def _value_formula(name: str, derivative: str):
-    """The row's derivative as a function of Values, so it can be differentiated again."""
-    source = f"lambda x, y, out: {derivative}"
-    return eval(compile(source, f"<autograd d{name}>", "eval"), _VALUE_FUNCTIONS)
-
-
-def _value_pow_exponent_grad(x, out):
-    # The same cases as pow_exponent_grad; == on Values is identity, so compare .data.
-    if x.data > 0.0:
-        return out * x.log()
-    return Constant(0.0 if x.data == 0.0 else math.nan)
-
-
-def _value_pow_base_grad(x, y):
-    if x.data == 0.0 and y.data < 1.0:
-        return Constant(0.0 if y.data == 0.0 else math.inf)
-    return y * x ** (y - 1.0)
-
-
-_VALUE_FUNCTIONS = {
-    "pow": lambda x, y: x ** y, "exp": lambda x: x.exp(), "log": lambda x: x.log(),
-    "sqrt": lambda x: x.sqrt(), "tanh": lambda x: x.tanh(), "sin": lambda x: x.sin(),
-    "sech": lambda x: 2.0 * (-abs(x)).exp() / (1.0 + (-2.0 * abs(x)).exp()),
-    "cos": lambda x: x.cos(), "sigmoid": lambda x: x.sigmoid(),
-    "relu": lambda x: x.relu(), "softplus": lambda x: x.softplus(),
-    # Piecewise-constant derivatives have derivative 0: plain numbers will do.
-    "step": lambda x: step(x.data), "sign": lambda x: sign(x.data),
-    "leaky_step": lambda x, s: 1.0 if x.data > 0.0 else s,
-    "sqrt_grad": lambda out: 0.5 / out if out.data > 0.0 else math.inf,
-    "pow_base_grad": _value_pow_base_grad, "pow_exponent_grad": _value_pow_exponent_grad,
-    "inf": math.inf, "nan": math.nan,
-}
-VALUE_DERIVATIVES = {name: tuple(_value_formula(name, d) for d in local)
-                     for name, (_, local) in OPS.items()}
-
+# --- gradients as values: higher-order derivatives -----------------------------------
 
 def _local_grads_as_values(node: Value) -> tuple:
-    if node._op == "sum":
-        return (1.0,) * len(node._prev)
-    if node._op == "dot":
-        ws, xs, bias = dot_parts(node)
-        return (*xs, *ws) + (1.0,) * len(bias)
-    operands = node._prev
+    op = OPS[node._op]
+    operands = node.children
+    if isinstance(op, ManyOperandOp):
+        return tuple(operands[d] if isinstance(d, int) else d
+                     for d in op.local_grads(len(operands)))
     x = operands[0]
     y = operands[1] if len(operands) > 1 else None
     return tuple(f(x, y, node) for f in VALUE_DERIVATIVES[node._op])
+
+
+def _local_grads_as_floats(node: Value) -> tuple[float, ...]:
+    return node.local_grads
 
 
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
@@ -617,22 +606,22 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
         if not isinstance(v, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__}")
     order = topological_order(output)
-    grads: dict[Value, float | Value] = {output: Constant(1.0) if create_graph else 1.0}
-    local_grads = _local_grads_as_values if create_graph else Value._local_grads.fget
-    global _grad_enabled
+    grads: dict[Value, Any] = {output: Constant(1.0) if create_graph else 1.0}
+    local_grads = _local_grads_as_values if create_graph else _local_grads_as_floats
     # With create_graph the backward pass is itself recorded, even under no_grad().
-    previous, _grad_enabled = _grad_enabled, _grad_enabled or create_graph
+    previous = _thread.grad_enabled
+    _thread.grad_enabled = previous or create_graph
     try:
         for node in reversed(order):
             g = grads.get(node)
             if g is None or node._x is None:
                 continue
-            for child, local in zip(node._prev, local_grads(node)):
+            for child, local in zip(node.children, local_grads(node)):
                 contribution = local * g
                 before = grads.get(child)
                 grads[child] = contribution if before is None else before + contribution
     finally:
-        _grad_enabled = previous
+        _thread.grad_enabled = previous
     zero = Constant(0.0) if create_graph else 0.0
     result = []
     for v in inputs:

@@ -6,17 +6,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from autograd.engine import (
-    OPS,
-    Constant,
-    Value,
-    _as_float,
-    _finish_backward,
-    _start_backward,
-    dot_parts,
-    fill_formula,
-    topological_order,
-)
+from autograd.engine import Constant, Value, as_float, gradient_pass, topological_order
+from autograd.ops import OPS
 
 __all__ = ["BackwardStep", "backward_steps", "value_names"]
 
@@ -66,20 +57,10 @@ _ATOM = re.compile(r"^-?[\w.]+$")
 def _derivative_texts(node: Value, names: dict[Value, str]) -> list[str]:
     """d node / d operand, written as an expression, for each operand.
 
-    The formulas are the engine's own (OPS), written with the operands' names.
+    The formulas are the table's own (autograd.OPS), written with the operands' names.
     """
-    operands = node._prev
-    if node._op == "sum":
-        return ["1.0"] * len(operands)
-    if node._op == "dot":
-        # d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1.
-        ws, xs, bias = dot_parts(node)
-        return ([_data(x, names) for x in xs] + [_data(w, names) for w in ws]
-                + ["1.0"] * len(bias))
-    _, formulas = OPS[node._op]
-    x = _data(operands[0], names)
-    y = _data(operands[1], names) if len(operands) > 1 else "y"
-    texts = [fill_formula(f, x, y, _data(node, names)) for f in formulas]
+    operands = [_data(c, names) for c in node.children]
+    texts = OPS[node.op].derivative_codes(operands, _data(node, names))
     return [t if _ATOM.match(t) else f"({t})" for t in texts]
 
 
@@ -93,7 +74,8 @@ def _is_number(text: str) -> bool:
 
 def _explain(node: Value, names: dict[Value, str], node_grad: float) -> str:
     lines = []
-    for child, local, text in zip(node._prev, node._local_grads, _derivative_texts(node, names)):
+    for child, local, text in zip(node.children, node.local_grads,
+                                  _derivative_texts(node, names)):
         # A derivative that is a plain number needs no "(value)" after it.
         shown = text if _is_number(text) else f"{text} ({number(local)})"
         lines.append(f"{names[child]}.grad += {shown} * {names[node]}.grad ({number(node_grad)})"
@@ -113,32 +95,39 @@ def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[BackwardStep]
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps: root must be a Value, got {type(root).__name__}")
     # Checked here, when called; the steps themselves run as they are asked for.
-    gradient = _as_float(gradient, "backward_steps gradient")
-    return _steps(root, gradient)
+    return _steps(root, as_float(gradient, "backward_steps gradient"))
 
 
 def _steps(root: Value, gradient: float) -> Iterator[BackwardStep]:
     order = topological_order(root)
     names = value_names(order)
-    leaves_before = _start_backward(root, order, gradient)
-    try:
+    with gradient_pass(root, order, gradient):
         index = 0
         for node in reversed(order):
-            if not node._prev:
+            operands = node.children
+            if not operands:
                 continue
             g = node.grad
-            operands = node._prev
+            local_grads = node.local_grads
             before = []
             after = []
-            for child, local in zip(operands, node._local_grads):
+            for child, local in zip(operands, local_grads):
                 # Read per operand: with fan-out (x * x) the same Value is updated twice.
                 before.append(child.grad)
                 child.grad += local * g
                 after.append(child.grad)
-            yield BackwardStep(index=index, node=node, op=node._op, node_grad=g,
-                               operands=operands, local_grads=node._local_grads,
+            yield BackwardStep(index=index, node=node, op=node.op, node_grad=g,
+                               operands=operands, local_grads=local_grads,
                                grads_before=tuple(before), grads_after=tuple(after),
                                explanation=_explain(node, names, g))
             index += 1
-    finally:
-        _finish_backward(leaves_before)
+
+
+def _backward_steps_method(self: Value, gradient: float = 1.0) -> Iterator[BackwardStep]:
+    """The backward pass one node at a time: see `autograd.backward_steps`."""
+    return backward_steps(self, gradient)
+
+
+# `v.backward_steps()` reads well in a lesson; it is added from here so that the
+# engine itself knows nothing of this module.
+Value.backward_steps = _backward_steps_method  # type: ignore[attr-defined]

@@ -25,7 +25,8 @@ from pathlib import Path
 import graphviz
 
 from autograd import render as _render
-from autograd.engine import Constant, Value, dot_parts, topological_order
+from autograd.engine import Constant, Value, topological_order
+from autograd.ops import OPS
 from autograd.steps import BackwardStep, backward_steps, number, value_names
 
 __all__ = ["Frame", "Frames", "ValueGraph", "backward_frames", "draw_dot", "forward_frames",
@@ -45,10 +46,6 @@ HIGHLIGHT = "#e4572e"
 NEGATIVE = (214, 39, 40)    # red: the gradient is negative
 POSITIVE = (31, 119, 180)   # blue: the gradient is positive
 FONT = "Helvetica"
-
-# How an operation is written in its ellipse, where its name is not already clear.
-OP_TEXT = {"dot": "w·x+b", "sum": "sum", "neg": "neg", "**": "**"}
-ORDERED_OPS = ("-", "/", "**", "leaky_relu")   # binary operations where order matters
 
 
 class ValueGraph(graphviz.Digraph):
@@ -179,9 +176,7 @@ def _grad_fill(g: float, largest: float) -> str:
 
 
 def _op_text(node: Value) -> str:
-    if node._op == "dot":
-        return "w·x+b" if dot_parts(node)[2] else "w·x"
-    return OP_TEXT.get(node._op, node._op)
+    return OPS[node.op].label(len(node.children))
 
 
 def _check_options(rankdir, max_nodes) -> None:
@@ -285,7 +280,7 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
             label = " | ".join(_record_text(f) for f in fields)
             if v in groups:
                 fill, kind_style = PARAMETER_FILL, {"shape": "record", "penwidth": "2"}
-            elif not v._prev:
+            elif not v.children:
                 fill, kind_style = INPUT_FILL, {"shape": "record"}
             else:
                 fill, kind_style = RESULT_FILL, {"shape": "Mrecord"}
@@ -303,7 +298,7 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
             clusters.setdefault(groups[v], []).append(node_id)
         graph.node(node_id, **attrs)
 
-        if v._prev:
+        if v.children:
             op_id = node_id + "_op"
             op_attrs = {"shape": "ellipse", "style": "filled", "fillcolor": OP_FILL,
                         "color": "#9ca3af", "fontsize": "10", "height": "0.3", "width": "0.4",
@@ -313,8 +308,8 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
             graph.node(op_id, **op_attrs)
             # Graphviz does not keep operands in order, so where order matters the
             # edges are named as in the engine's formulas: x - y, x / y, x ** y.
-            ordered = v._op in ORDERED_OPS and len(v._prev) == 2
-            for position, child in enumerate(v._prev):
+            ordered = OPS[v.op].ordered
+            for position, child in enumerate(v.children):
                 edge_attrs = {"headlabel": "xy"[position]} if ordered else {}
                 if v is marked:
                     edge_attrs.update({"color": HIGHLIGHT, "penwidth": "2.5", "class": "highlight"})
@@ -368,27 +363,17 @@ def forward_frames(root: Value, rankdir: str = "LR", max_nodes: int = 500,
     order = _order_within_limit(root, max_nodes, "forward_frames")
     groups = _parameter_groups(group)
     names = value_names(order)
-    computed = {v for v in order if not v._prev}
+    computed = {v for v in order if not v.children}
     frames = Frames([Frame("the leaves: inputs, parameters and constants are known",
                            _draw(order, rankdir=rankdir, show_grad=False, groups=groups,
                                  computed=set(computed)))])
     for v in order:
-        if not v._prev:
+        if not v.children:
             continue
         computed.add(v)
         operands = [number(c.data) if isinstance(c, Constant) and not c.label else names[c]
-                    for c in v._prev]
-        if v._op in ("+", "-", "*", "/", "**") and len(operands) == 2:
-            expression = f"{operands[0]} {v._op} {operands[1]}"
-        elif v._op == "sum":
-            expression = " + ".join(operands)
-        elif v._op == "dot":
-            text = dict(zip(v._prev, operands))
-            ws, xs, bias = dot_parts(v)
-            terms = [f"{text[w]}*{text[x]}" for w, x in zip(ws, xs)]
-            expression = " + ".join(terms + [text[b] for b in bias])
-        else:
-            expression = f"{v._op}({', '.join(operands)})"
+                    for c in v.children]
+        expression = OPS[v.op].written(operands)
         frames.append(Frame(f"{names[v]} = {expression} = {number(v.data)}",
                             _draw(order, rankdir=rankdir, show_grad=False, groups=groups,
                                   highlight=v, computed=set(computed))))

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from autograd import OPS
+from autograd.expression import functions as expression_functions
 from nn import data
 
 USAGE_ERROR = 2
@@ -117,6 +119,12 @@ def _version() -> str:
 
 # --- the parser --------------------------------------------------------------------
 
+def _expression_symbols() -> list[str]:
+    """The operators of the expression language, from the engine's table."""
+    symbols = {op.symbol: None for op in OPS.values() if op.symbol and op.in_expressions}
+    return list(symbols)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `valuegrad` command, with its subcommands."""
     from nn.module import ACTIVATIONS
@@ -177,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         "graph", help="evaluate an expression, backpropagate, and draw its graph",
         description="Evaluate EXPRESSION with the given variables, run backward, print each "
         "variable's value and gradient, and draw the computation graph. Allowed: numbers, "
-        "variables, + - * / **, parentheses, and exp log sqrt tanh sigmoid relu leaky_relu "
-        "softplus sin cos abs. Nothing else is evaluated.",
+        f"variables, parentheses, {' '.join(_expression_symbols())} and "
+        f"{' '.join(expression_functions())}. Nothing else is evaluated.",
         epilog='example: valuegrad graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --out graph.svg')
     graph.add_argument("expression", metavar="EXPRESSION",
                        help="such as \"tanh(x*w + b)\" (quoted); if it starts with -, put -- "
@@ -386,7 +394,7 @@ def _show_column(text: str, column: int | None) -> str:
 def run_graph(args: argparse.Namespace) -> int:
     """`valuegrad graph`: evaluate, backpropagate, print the table, draw the graph."""
     from autograd import Value, topological_order
-    from nn.expression import EvaluationError, Expression, ExpressionError
+    from autograd.expression import EvaluationError, Expression, ExpressionError
 
     suffix = args.out.suffix.lower()
     if suffix not in GRAPH_FORMATS:

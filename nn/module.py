@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -259,18 +260,38 @@ def _is_parameter(value: object) -> bool:
     return isinstance(value, Value) and not isinstance(value, Constant)
 
 
+# Modules inside evaluating() blocks: how many blocks hold each, and its mode before the
+# first. Blocks overlap when threads predict with one model at once; restoring the mode
+# each block saw on entry would leave the model in eval mode for good.
+_evaluating: dict[Module, tuple[int, bool]] = {}
+_evaluating_lock = threading.Lock()
+
+
 @contextmanager
 def evaluating(model: Any) -> Iterator[None]:
-    """Evaluation mode and no graph inside the block; each module's mode is restored after."""
-    modes = [(m, m.training) for m in model.modules()] if isinstance(model, Module) else []
-    for module, _ in modes:
-        module.training = False
+    """Evaluation mode and no graph inside the block; each module's mode is restored after.
+
+    Blocks may overlap, in one thread or several: the mode a module had before
+    the first block is restored when the last one ends.
+    """
+    modules = list(model.modules()) if isinstance(model, Module) else []
+    with _evaluating_lock:
+        for m in modules:
+            count, mode = _evaluating.get(m, (0, m.training))
+            _evaluating[m] = (count + 1, mode)
+            m.training = False
     try:
         with no_grad():
             yield
     finally:
-        for module, mode in modes:
-            module.training = mode
+        with _evaluating_lock:
+            for m in modules:
+                count, mode = _evaluating[m]
+                if count == 1:
+                    del _evaluating[m]
+                    m.training = mode
+                else:
+                    _evaluating[m] = (count - 1, mode)
 
 
 def output_label(output: Value | Sequence[Value], threshold: float, labels: tuple[Any, Any]):

@@ -8,10 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd
-from autograd import GraphChanged, Value
+from autograd import OPS, GraphChanged, Value
 
-UNARY = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin", "cos", "abs",
-         "neg"]
+UNARY = sorted(name for name, op in OPS.items() if op.arity == 1)
 
 
 def to_values(arg):
@@ -110,14 +109,9 @@ def build(ops, a, b, p):
     v = a * p + b
     for op in ops:
         other = terms[len(str(op)) % 3]
-        if op in ("log", "sqrt"):
-            v = getattr(v * v + 0.5, op)()
-        elif op == "neg":
-            v = -v
-        elif op == "abs":
-            v = abs(v)
-        elif op in UNARY:
-            v = getattr(v.tanh(), op)()
+        if op in UNARY:   # on [0.5, 1.5], inside every operation's domain
+            t = v.tanh()
+            v = getattr(t * t + 0.5, OPS[op].method)()
         elif op == "+":
             v = v + other
         elif op == "-":

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd import Constant, Value
-from nn.expression import MAX_DEPTH, MAX_LENGTH, EvaluationError, Expression, ExpressionError
+from autograd.expression import MAX_DEPTH, MAX_LENGTH, EvaluationError, Expression, ExpressionError
 
 X, Y = sympy.symbols("x y", real=True)
 SYMPY_FUNCTIONS = {

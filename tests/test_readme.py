@@ -20,7 +20,8 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "0.7071 -1.5000 1.0000" in printed                   # the tour's neuron
     assert "x.grad += w.data (-3.0) * v2.grad (0.5) = -1.5" in printed
-    assert "('x * y', ('y', 'x'))" in printed
+    assert "x * y ('y', 'x')" in printed
+    assert "0.3333 0.4444" in printed                              # softsign and its derivative
     assert "\n0.98\n" in printed                                  # the MLP's accuracy
     assert namespace["d2y"] == 12.0        # the README's second derivative of x**3 at 2
     assert namespace["dy"].data == 12.0

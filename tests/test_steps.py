@@ -190,23 +190,23 @@ def test_explanation_of_dot():
 
 # Points where every operation is defined and differentiable.
 SAMPLE_OPERANDS = {"log": (1.7,), "sqrt": (2.3,), "**": (1.3, 2.5), "leaky_relu": (-0.8, 0.1),
-                   "relu": (0.6,), "abs": (-1.1,), "/": (1.2, -0.7)}
+                   "relu": (0.6,), "abs": (-1.1,), "/": (1.2, -0.7),
+                   "sum": (0.9, -0.4, 2.0), "dot": (0.9, -0.4, 1.5, 0.3, 0.2)}
+# How the operations with many operands take them: sum(values), dot(weights, inputs, bias).
+SAMPLE_CALLS = {"sum": lambda v: (v,), "dot": lambda v: (v[:2], v[2:4], v[4])}
 
 
 def make(op: str, operands: tuple[float, ...]) -> Value:
     values = [Value(x, label=f"a{i}") for i, x in enumerate(operands)]
-    if op == "leaky_relu":
-        return values[0].leaky_relu(values[1])
-    binary = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__",
-              "**": "__pow__", "neg": "__neg__", "abs": "__abs__"}
-    return getattr(values[0], binary.get(op, op))(*values[1:])
+    if OPS[op].arity < 0:   # many operands: a static method taking them
+        return getattr(Value, OPS[op].method)(*SAMPLE_CALLS[op](values))
+    return getattr(values[0], OPS[op].method)(*values[1:])
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_each_written_derivative_evaluates_to_the_local_derivative(op):
     """Evaluating the explanation's formula with the operands' data gives d node/d operand."""
-    arity = len(OPS[op][1])
-    node = make(op, SAMPLE_OPERANDS.get(op, (0.9, -0.4)[:arity]))
+    node = make(op, SAMPLE_OPERANDS.get(op, (0.9, -0.4)[:OPS[op].arity]))
     node.label = "n"
     names = value_names(topological_order(node))
     texts = _derivative_texts(node, names)

@@ -7,10 +7,12 @@
 
 The text is parsed with Python's `ast` and every node is checked against a
 whitelist; nothing is ever passed to `eval`. Allowed: numbers (int or float),
-variable names, `+ - * / **`, unary `-` and `+`, parentheses, and calls of
-exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, abs (one argument) and
-leaky_relu (one argument and an optional number: the slope). Anything else is an
-`ExpressionError` naming the construct and where it is.
+variable names, parentheses, unary `+`, and the operations of the engine's
+table (`autograd.OPS`) that the expression language offers: those written with
+a symbol (`+ - * / **`, unary `-`) and those called by name, such as exp, tanh
+or leaky_relu (whose second argument, the slope, is an optional number).
+`functions()` lists them. Anything else is an `ExpressionError` naming the
+construct and where it is.
 """
 
 from __future__ import annotations
@@ -19,31 +21,35 @@ import ast
 import math
 from collections.abc import Mapping
 
-from autograd import Constant, Value
+from autograd.engine import Constant, Value
+from autograd.ops import OPS, Op
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "EvaluationError", "Expression",
-           "ExpressionError"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "EvaluationError", "Expression", "ExpressionError",
+           "functions"]
 
-# Each function: the Value method it calls and how many arguments it takes (at least, at most).
-FUNCTIONS: dict[str, tuple[str, int, int]] = {
-    "exp": ("exp", 1, 1),
-    "log": ("log", 1, 1),
-    "sqrt": ("sqrt", 1, 1),
-    "tanh": ("tanh", 1, 1),
-    "sigmoid": ("sigmoid", 1, 1),
-    "relu": ("relu", 1, 1),
-    "leaky_relu": ("leaky_relu", 1, 2),
-    "softplus": ("softplus", 1, 1),
-    "sin": ("sin", 1, 1),
-    "cos": ("cos", 1, 1),
-    "abs": ("__abs__", 1, 1),
-}
+
+def functions() -> dict[str, Op]:
+    """The operations called by name in expressions (exp, tanh, ...), from the table."""
+    return {op.expression_name: op for op in OPS.values() if op.expression_name}
+
+
+def _symbols(arity: int) -> dict[str, Op]:
+    return {op.symbol: op for op in OPS.values()
+            if op.symbol is not None and op.arity == arity and op.in_expressions}
+
+
+def _arguments(op: Op) -> tuple[int, int]:
+    """How many arguments a function takes: at least, at most (a default may be left out)."""
+    return (op.arity - (op.default is not None), op.arity)
+
+
 MAX_LENGTH = 10_000   # characters
 MAX_DEPTH = 200       # operations inside operations; Python's own parser gives up near 1000
 LABEL_LENGTH = 24     # longer subexpressions are not used as node labels
 
-_BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
-           ast.Pow: "__pow__"}
+# Python's operator syntax, as the symbols the table writes.
+_SYNTAX = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+           ast.USub: "-"}
 
 # What to call the constructs that are not allowed, so the error says what was written.
 _CONSTRUCTS = {
@@ -186,18 +192,18 @@ class Expression:
         if isinstance(node, ast.Constant):
             self._number(node)
         elif isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
+            if node.id in functions():
                 raise self._refuse(f"{node.id} without parentheses", node,
                                    hint=f"it is a function: write {node.id}(...)")
             names[node.id] = None
         elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINARY:
+            if _SYNTAX.get(type(node.op)) not in _symbols(2):
                 raise self._refuse(_OPERATORS.get(type(node.op), type(node.op).__name__), node,
                                    after=node.left)
             self._check(node.left, depth + 1, names)
             self._check(node.right, depth + 1, names)
         elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            if not (isinstance(node.op, ast.UAdd) or _SYNTAX.get(type(node.op)) in _symbols(1)):
                 raise self._refuse(_OPERATORS.get(type(node.op), type(node.op).__name__), node)
             self._check(node.operand, depth + 1, names)
         elif isinstance(node, ast.Call):
@@ -209,20 +215,22 @@ class Expression:
             raise self._refuse(_CONSTRUCTS.get(type(node), type(node).__name__), node)
 
     def _check_call(self, node: ast.Call, depth: int, names: dict[str, None]) -> None:
+        known = functions()
         if not isinstance(node.func, ast.Name):
             what = _CONSTRUCTS.get(type(node.func), type(node.func).__name__)
             raise self._refuse(f"calling the result of {what}", node,
-                               hint=f"the functions are {', '.join(FUNCTIONS)}")
+                               hint=f"the functions are {', '.join(known)}")
         name = node.func.id
-        if name not in FUNCTIONS:
+        if name not in known:
             raise self._refuse(f"unknown function {name!r}", node,
-                               hint=f"the functions are {', '.join(FUNCTIONS)}")
+                               hint=f"the functions are {', '.join(known)}")
         if node.keywords:
             keyword = node.keywords[0]
             what = f"keyword argument {keyword.arg}=" if keyword.arg else "**arguments"
             raise self._refuse(f"{what} in {name}(...)", keyword,
                                hint="pass arguments by position")
-        _, fewest, most = FUNCTIONS[name]
+        op = known[name]
+        fewest, most = _arguments(op)
         if not fewest <= len(node.args) <= most:
             expected = str(fewest) if fewest == most else f"{fewest} or {most}"
             column, line = self._column(node)
@@ -233,9 +241,10 @@ class Expression:
             if isinstance(argument, ast.Starred):
                 raise self._refuse("starred argument", argument)
         self._check(node.args[0], depth + 1, names)
-        if len(node.args) == 2 and _literal(node.args[1]) is None:
+        # A second operand with a default is a setting (a slope), written as a number.
+        if len(node.args) == 2 and op.default is not None and _literal(node.args[1]) is None:
             column, line = self._column(node.args[1])
-            raise ExpressionError(f"the slope of {name} must be a number", column, line)
+            raise ExpressionError(f"the {op.parameter} of {name} must be a number", column, line)
         for argument in node.args[1:]:
             self._check(argument, depth + 1, names)
 
@@ -268,16 +277,17 @@ class Expression:
             operand = self._evaluate(node.operand, leaves)
             if isinstance(node.op, ast.UAdd):
                 return operand
-            return self._apply(node, "__neg__", operand)
+            return self._apply(node, _symbols(1)[_SYNTAX[type(node.op)]].method, operand)
         if isinstance(node, ast.BinOp):
             left = self._evaluate(node.left, leaves)
             right = self._evaluate(node.right, leaves)
-            return self._apply(node, _BINARY[type(node.op)], left, right)
+            return self._apply(node, _symbols(2)[_SYNTAX[type(node.op)]].method, left, right)
         assert isinstance(node, ast.Call), "checked in _check"
-        method, _, _ = FUNCTIONS[node.func.id]
-        argument = self._evaluate(node.args[0], leaves)
-        extra = [_literal(a) for a in node.args[1:]]
-        return self._apply(node, method, argument, *extra)
+        op = functions()[node.func.id]
+        arguments = [self._evaluate(a, leaves) for a in node.args]
+        if op.default is not None:   # the setting is passed as the number it is
+            arguments[1:] = [_literal(a) for a in node.args[1:]]
+        return self._apply(node, op.method, *arguments)
 
     def _apply(self, node: ast.AST, method: str, operand: Value, *others) -> Value:
         try:
