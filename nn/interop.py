@@ -15,9 +15,10 @@ bias. With P the position in the Sequential of the i-th `Linear`:
     layers.i.neurons.j.wk       <->    P.weight[j, k]
     layers.i.neurons.j.b        <->    P.bias[j]
 
-(`neurons.j.wk` for a Layer and `wk` for a Neuron, whose row is 0). For an MLP without
-dropout P is 2i for ReLU-like hidden layers: `layers.1.neurons.3.w0` is `2.weight[3, 0]`.
-`parameter_pairs(model, torch_model)` lists the pairs, and both directions copy through it.
+(`neurons.j.wk` for a Layer; `wk` and `b` for a Neuron, whose row is 0). In micrograd's
+`MLP(2, [16, 16, 1])` the Linears sit at 0, 2 and 4, so `layers.1.neurons.3.w0` is
+`2.weight[3, 0]`. `parameter_pairs(model, torch_model)` lists the pairs; both directions
+copy through it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ParameterPair(NamedTuple):
         return f"{self.name} <-> {self.key}[{', '.join(map(str, self.index))}]"
 
 
-def import_torch(where: str) -> Any:
+def _import_torch(where: str) -> Any:
     """The torch package, or an ImportError that says how to install it."""
     try:
         import torch
@@ -76,7 +77,7 @@ def to_torch(model: Module) -> torch.nn.Sequential:
     the latter is checked on a random input, and a Module that does something else
     raises a ValueError. The result is in the same training or evaluation mode.
     """
-    torch = import_torch("to_torch")
+    torch = _import_torch("to_torch")
     if not isinstance(model, Module):
         raise TypeError(f"to_torch: expected an nn.Module, got {type(model).__name__}")
     steps = list(_steps(model, type(model).__name__))
@@ -140,7 +141,7 @@ def _steps(model: Module, where: str) -> Iterator[Neuron | Layer | Dropout]:
 def _check_same_outputs(model: Module, torch_model: Any, steps: list) -> None:
     # A Module we do not know computes something its submodules do not say; run both
     # on one random sample, dropout off, and refuse a model whose outputs differ.
-    torch = import_torch("to_torch")
+    torch = _import_torch("to_torch")
     first = next((step for step in steps if not isinstance(step, Dropout)), None)
     if first is None:
         raise ValueError(f"to_torch: {type(model).__name__} has no Neuron, Layer or MLP, so its "
@@ -178,7 +179,7 @@ def parameter_pairs(model: Module, torch_model: torch.nn.Module) -> list[Paramet
     of `torch_model`; neuron j is row j of its weight and entry j of its bias. The
     shapes must agree, else a ValueError names the first layer that differs.
     """
-    torch = import_torch("parameter_pairs")
+    torch = _import_torch("parameter_pairs")
     units = [step for step in _steps(model, type(model).__name__)
              if not isinstance(step, Dropout)]
     linears = [(name, m) for name, m in torch_model.named_modules()
@@ -243,7 +244,7 @@ def from_torch(torch_model: torch.nn.Module) -> MLP:
     floating dtype are read exactly as floats. Anything else raises a ValueError
     naming the layer and its position; the result is in the same mode (train or eval).
     """
-    torch = import_torch("from_torch")
+    torch = _import_torch("from_torch")
     if not isinstance(torch_model, torch.nn.Module):
         raise TypeError(f"from_torch: expected a torch.nn.Sequential, "
                         f"got {type(torch_model).__name__}")
