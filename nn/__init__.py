@@ -7,7 +7,8 @@
     nn.accuracy(model, X, y)
 """
 
-from nn import data, losses, optim, plots  # plots imports matplotlib only when drawing
+from nn import data, interop, losses, optim, plots  # matplotlib, torch: imported when used
+from nn.interop import from_torch
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import MLP, Dropout, Layer, Module, Neuron, load
 from nn.train import History, accuracy, fit
@@ -24,7 +25,9 @@ __all__ = [
     "cross_entropy",
     "data",
     "fit",
+    "from_torch",
     "hinge",
+    "interop",
     "l2_penalty",
     "load",
     "losses",

@@ -14,10 +14,13 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograd import Constant, Value, no_grad
 from nn import _checks as check
+
+if TYPE_CHECKING:
+    import torch
 
 # An int seed, a random.Random to draw from, or None for the global `random` module.
 Seed = int | random.Random | None
@@ -142,6 +145,18 @@ class Module:
             raise ValueError(f"predict: labels must be a pair (negative, positive), got {labels!r}")
         with evaluating(self):
             return [output_label(self(x), threshold, labels) for x in X]
+
+    # --- PyTorch ---------------------------------------------------------------
+
+    def to_torch(self) -> torch.nn.Sequential:
+        """This model as a float64 `torch.nn.Sequential` with the same weights and mode.
+
+        Needs PyTorch (`pip install 'valuegrad[torch]'`); see `nn.interop` for the
+        layers it makes and how parameter names correspond.
+        """
+        from nn.interop import to_torch
+
+        return to_torch(self)
 
     # --- saving and loading --------------------------------------------------
 

@@ -23,6 +23,10 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     assert "x * y ('y', 'x')" in printed
     assert "0.3333 0.4444" in printed                              # softsign and its derivative
     assert "\n0.98\n" in printed                                  # the MLP's accuracy
+    assert "layers.0.neurons.0.w0 <-> 0.weight[0, 0]\nlayers.0.neurons.0.w1 <-> 0.weight[0, 1]\n" \
+        in printed                                               # the torch bridge's names
+    assert [p.data for p in namespace["back"].parameters()] == \
+        [p.data for p in namespace["model"].parameters()]
     assert namespace["d2y"] == 12.0        # the README's second derivative of x**3 at 2
     assert namespace["dy"].data == 12.0
     assert (tmp_path / "model.json").exists()
