@@ -81,10 +81,11 @@ def is_grad_enabled() -> bool:
 
 
 @contextmanager
-def tracing() -> Iterator[list]:
+def tracing() -> Iterator[list[tuple[Any, ...]]]:
     """Within this block this thread is traced (by autograd.compile): comparisons between
     Values are recorded in the list it yields, and what a replay could not follow raises."""
-    previous, comparisons = _thread.comparisons, []
+    previous = _thread.comparisons
+    comparisons: list[tuple[Any, ...]] = []
     _thread.comparisons = comparisons
     _count("_tracing_threads", 1)
     try:
@@ -270,7 +271,8 @@ class Value:
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
         # A neuron calls this with Values only: check that in one pass, wrap only if not.
-        ws, xs = weights, inputs
+        ws: Sequence[Any] = weights
+        xs: Sequence[Any] = inputs
         if not _VALUE_TYPES.issuperset(map(type, ws)):
             ws = [_operand(w, "dot") for w in ws]
         if not _VALUE_TYPES.issuperset(map(type, xs)):
@@ -387,7 +389,7 @@ def {method}(self, {parameter}):
 
 def method_source(op: Op, reflected: bool = False) -> str:
     """The Python source of the `Value` method that the row `op` becomes."""
-    method = op.reflected if reflected else op.method
+    method = (op.reflected if reflected else op.method) or op.name
     derivatives = ", ".join(f"d/d{v} = {d}" for v, d in zip("xy", op.derivatives))
     doc = f"{op.name}: out = {op.forward}; {derivatives}."
     if op.arity == 1:
@@ -415,7 +417,7 @@ def method_source(op: Op, reflected: bool = False) -> str:
 def _install_methods(op: Op) -> None:
     for reflected in ([False, True] if op.reflected else [False]):
         source = method_source(op, reflected)
-        method = op.reflected if reflected else op.method
+        method = (op.reflected if reflected else op.method) or op.name
         filename = f"<autograd.ops {op.name!r}: Value.{method}>"
         lines = source.splitlines(keepends=True)
         linecache.cache[filename] = (len(source), None, lines, filename)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from autograd.engine import Constant, Value
 from autograd.ops import OPS, Op
@@ -167,9 +168,10 @@ class Expression:
     def _column(self, node: ast.AST, after: ast.AST | None = None) -> tuple[int, int]:
         """(column, line) of `node`, both from 1; with `after`, of the first symbol after
         `after` ends (an operator, a "." or a "["), skipping spaces and ")"."""
-        line, offset = node.lineno, node.col_offset
+        line, offset = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
         if after is not None:
-            line, offset = after.end_lineno, after.end_col_offset
+            line = getattr(after, "end_lineno", None) or line
+            offset = getattr(after, "end_col_offset", None) or offset
         text = self._lines[line - 1] if line <= len(self._lines) else ""
         encoded = text.encode("utf-8")
         if after is not None:
@@ -282,14 +284,14 @@ class Expression:
             left = self._evaluate(node.left, leaves)
             right = self._evaluate(node.right, leaves)
             return self._apply(node, _symbols(2)[_SYNTAX[type(node.op)]].method, left, right)
-        assert isinstance(node, ast.Call), "checked in _check"
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name), "checked"
         op = functions()[node.func.id]
-        arguments = [self._evaluate(a, leaves) for a in node.args]
+        arguments: list[Value | float | None] = [self._evaluate(a, leaves) for a in node.args]
         if op.default is not None:   # the setting is passed as the number it is
             arguments[1:] = [_literal(a) for a in node.args[1:]]
         return self._apply(node, op.method, *arguments)
 
-    def _apply(self, node: ast.AST, method: str, operand: Value, *others) -> Value:
+    def _apply(self, node: ast.AST, method: str, operand: Any, *others: Any) -> Value:
         try:
             result = getattr(operand, method)(*others)
         except (ArithmeticError, ValueError) as error:

@@ -645,3 +645,12 @@ def test_numbers_too_large_for_a_float_are_a_value_error() -> None:
 def test_gradcheck_rejects_a_zero_step() -> None:
     with pytest.raises(ValueError, match="eps must be > 0"):
         gradcheck(lambda a: a * a, [Value(1.0)], eps=0)
+
+
+def test_a_huge_integer_operand_is_a_clear_error_not_an_overflow_from_inside() -> None:
+    import pytest as _pytest
+
+    for make in (lambda: Value(2.0) * 10**400, lambda: 10**400 + Value(1.0),
+                 lambda: Value(2.0) ** 10**400, lambda: Value(1.0).leaky_relu(10**400)):
+        with _pytest.raises(ValueError, match="too large for a float"):
+            make()
