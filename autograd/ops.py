@@ -193,6 +193,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
                   caption=lambda operands: _dot_caption(operands),
                   labels=lambda n: "w·x+b" if n % 2 else "w·x"),
 )}
+BUILT_IN = frozenset(OPS)   # the rows above, before any define_op
 
 
 

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd import OPS, Value, grad
+from autograd.ops import BUILT_IN
 
 X, Y = sympy.symbols("x y", real=True)
 SYMBOLS = (X, Y)
@@ -114,7 +115,7 @@ def test_every_operation_of_one_or_two_operands_has_a_sympy_reference() -> None:
     for case in CASES:
         args = tuple(1.5 if isinstance(p, st.SearchStrategy) else p for p in case.points)
         covered.add(call(case, tuple(0.5 + i for i in range(len(args))))[0].op)
-    assert covered == {name for name, op in OPS.items() if op.arity > 0}
+    assert covered == {name for name in BUILT_IN if OPS[name].arity > 0}
 
 
 @cache

@@ -31,3 +31,13 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     assert namespace["dy"].data == 12.0
     assert (tmp_path / "model.json").exists()
     assert (tmp_path / "neuron.svg").exists()
+
+
+def test_the_tour_names_every_operation_of_the_table():
+    from autograd import OPS
+    from autograd.ops import BUILT_IN
+
+    text = README.read_text()
+    listed = re.search(r"and have `([^`]*)`", text).group(1).replace("(slope)", "").split()
+    named = [name for name in sorted(BUILT_IN) if OPS[name].expression_name and name != "abs"]
+    assert sorted(listed) == named
