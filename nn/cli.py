@@ -128,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", help="train an MLP classifier on a 2-D toy data set",
-        description="Train an MLP on a 2-D data set and write the decision boundary, the loss "
-        "curves (PNG), the model (JSON) and the history (CSV). The defaults are micrograd's "
+        description="Train an MLP on a 2-D data set and write a page replaying the training "
+        "(report.html), the decision boundary and the loss curves (PNG), the model (JSON) and "
+        "the history (CSV). The defaults are micrograd's "
         "demo: 100 moons points, MLP 2-16-16-1 with ReLU, hinge loss plus 1e-4 L2, full-batch "
         "SGD for 100 epochs with learning rate 1.0 - 0.9 * epoch / epochs.")
     train.add_argument("--dataset", choices=DATASETS, default="moons",
@@ -234,7 +235,7 @@ def _check_plotting() -> None:
 def run_train(args: argparse.Namespace) -> int:
     """`valuegrad train`: train, report the accuracies, write the four files."""
     import nn
-    from nn import plots
+    from nn import plots, report
 
     _check_plotting()
     make, classes, data_note = DATASETS[args.dataset]
@@ -266,11 +267,12 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"model: {model}, {len(model.parameters())} parameters")
     print(f"training: {args.optimizer}, {lr_text}, {args.epochs} epochs, {batches}, "
           f"{loss.replace('_', '-')} loss + {args.l2:g} L2")
+    replay = report.TrainingReplay(model, X, y, validation=(X_val, y_val), epochs=args.epochs)
     try:
         history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, lr=lr,
                          epochs=args.epochs, batch_size=args.batch_size,
                          validation=(X_val, y_val), l2=args.l2, seed=args.seed,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, callback=replay)
     except (ArithmeticError, ValueError) as error:
         raise CommandError(f"training failed: {error}; try a smaller --lr") from None
     if not all(math.isfinite(p.data) for p in model.parameters()):
@@ -280,7 +282,7 @@ def run_train(args: argparse.Namespace) -> int:
     train_accuracy = nn.accuracy(model, X, y)
     val_accuracy = nn.accuracy(model, X_val, y_val)
     paths = {name: out_dir / name for name in
-             ("decision_boundary.png", "loss.png", "model.json", "history.csv")}
+             ("report.html", "decision_boundary.png", "loss.png", "model.json", "history.csv")}
     try:
         model.save(paths["model.json"])
         history.to_csv(paths["history.csv"])
@@ -294,6 +296,16 @@ def run_train(args: argparse.Namespace) -> int:
         plots.plot_history(history, axes,
                            title=f"{args.dataset}: {model}, {args.optimizer}")
         figure.savefig(paths["loss.png"], dpi=120)
+        replay.save_html(paths["report.html"], history,
+                         title=f"{args.dataset}: {model}, {args.optimizer}",
+                         settings=[("data set", f"{args.dataset} ({data_note})"),
+                                   ("points", f"{args.samples} training, {args.samples} "
+                                              f"validation"),
+                                   ("model", f"{model}, {len(model.parameters())} parameters"),
+                                   ("loss", f"{loss.replace('_', '-')} + {args.l2:g} L2"),
+                                   ("optimizer", args.optimizer), ("learning rate", lr_text),
+                                   ("epochs", f"{history.epochs} of {args.epochs}"),
+                                   ("batches", batches), ("seed", args.seed)])
     except OSError as error:
         raise CommandError(f"cannot write to {out_dir}: {error.strerror or error}") from None
 
