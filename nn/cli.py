@@ -4,6 +4,7 @@
     valuegrad train --dataset spiral --optimizer adam --epochs 200
     valuegrad predict --model runs/moons/model.json 0.5 -0.2
     valuegrad graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --out graph.svg
+    valuegrad graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --out graph.html
 
 Errors in the arguments print `valuegrad: error: ...` and exit with status 2;
 failures while running (a model file that cannot be read, log of a negative
@@ -41,7 +42,7 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 # Learning rates used when --lr is not given; sgd then follows micrograd's schedule instead.
 DEFAULT_LR = {"momentum": 0.1, "rmsprop": 0.01, "adam": 0.05, "adamw": 0.05}
 MAX_GRAPH_NODES = 500
-GRAPH_FORMATS = (".svg", ".png")
+GRAPH_FORMATS = (".svg", ".png", ".html")   # .html: a page to step through the passes
 
 
 class CommandError(Exception):
@@ -187,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("variables", nargs="*", metavar="NAME=VALUE",
                        help="a value for every variable of the expression")
     graph.add_argument("--out", type=Path, default=Path("graph.svg"), metavar="FILE",
-                       help="the drawing, .svg or .png. Default: graph.svg")
+                       help="the drawing, .svg or .png, or .html: a page that steps through "
+                       "the forward and backward passes. Default: graph.svg")
     graph.set_defaults(run=run_graph)
     return parser
 
@@ -402,8 +404,8 @@ def run_graph(args: argparse.Namespace) -> int:
 
     suffix = args.out.suffix.lower()
     if suffix not in GRAPH_FORMATS:
-        raise CommandError(f"--out must end in .svg or .png, got {str(args.out)!r}",
-                           USAGE_ERROR)
+        raise CommandError(f"--out must end in {', '.join(GRAPH_FORMATS[:-1])} or "
+                           f"{GRAPH_FORMATS[-1]}, got {str(args.out)!r}", USAGE_ERROR)
     values = parse_assignments(args.variables)
     leaves = {name: Value(number, label=name) for name, number in values.items()}
     try:
@@ -432,16 +434,19 @@ def run_graph(args: argparse.Namespace) -> int:
             leaf = leaves[name]
             print(f"{name:<{width}}  {_number_text(leaf.data):>14}  "
                   f"{_number_text(leaf.grad):>14}")
-    _write_graph(out, args.out, suffix.lstrip("."))
+    _write_graph(out, args.out, suffix.lstrip("."), expression.text.strip())
     print(f"\nwrote {args.out}")
     return 0
 
 
-def _write_graph(out: Any, path: Path, format: str) -> None:
-    from autograd import render, viz
+def _write_graph(out: Any, path: Path, format: str, title: str) -> None:
+    from autograd import render, step_through, viz
 
     try:
-        image = viz.draw_dot(out, max_nodes=MAX_GRAPH_NODES).pipe(format=format)
+        if format == "html":
+            image = step_through(out, max_nodes=MAX_GRAPH_NODES, title=title).html.encode()
+        else:
+            image = viz.draw_dot(out, max_nodes=MAX_GRAPH_NODES).pipe(format=format)
     except render.RenderError as error:
         raise CommandError(str(error)) from None
     try:

@@ -44,9 +44,10 @@ def short_run(tmp_path_factory):
     return out
 
 
-def test_train_writes_the_four_files(short_run):
+def test_train_writes_the_five_files(short_run):
     names = sorted(p.name for p in short_run.iterdir())
-    assert names == ["decision_boundary.png", "history.csv", "loss.png", "model.json"]
+    assert names == ["decision_boundary.png", "history.csv", "loss.png", "model.json",
+                     "report.html"]
     for name in ("decision_boundary.png", "loss.png"):
         assert (short_run / name).read_bytes().startswith(PNG_MAGIC)
 
@@ -347,7 +348,7 @@ def test_graph_refuses_everything_outside_the_whitelist(tmp_path, capsys, expres
     (["x", "x=nan"], 2, "the value of x must be a finite number"),
     (["x", "x=1", "x=2"], 2, "x is given twice"),
     (["x", "1x=2"], 2, "'1x' in '1x=2' is not a variable name"),
-    (["x", "x=1", "--out", "g.pdf"], 2, "--out must end in .svg or .png, got 'g.pdf'"),
+    (["x", "x=1", "--out", "g.pdf"], 2, "--out must end in .svg, .png or .html, got 'g.pdf'"),
     (["log(x)", "x=-1"], 1, "cannot compute log(x) (column 1): log(-1.0): the input is "
                             "outside its domain"),
     (["1 / x", "x=0"], 1, "cannot compute 1 / x (column 3): /(1.0, 0.0): division by zero"),
