@@ -25,9 +25,12 @@ from autograd.viz import FORWARD_START, draw_dot, forward_explanation
 
 __all__ = ["GraphPage", "step_through"]
 
-# What the SVG may contain: graphviz escapes every label, so a script or an event
-# handler here would mean the drawing was not made as expected; refuse it.
-_ACTIVE_SVG = re.compile(r"<\s*(script|foreignObject|iframe)|\son\w+\s*=", re.IGNORECASE)
+# The elements a drawing is made of. Graphviz escapes every label, so any other
+# element (a script, a link) or an event handler would mean the drawing was not
+# made as expected: it is refused rather than put into a page.
+_SVG_ELEMENTS = {"svg", "g", "title", "polygon", "polyline", "path", "ellipse", "text"}
+_TAG = re.compile(r"<\s*/?\s*([^\s/>]+)([^>]*)>")
+_HANDLER = re.compile(r"\son\w+\s*=", re.IGNORECASE)
 _SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
@@ -123,8 +126,10 @@ def _clean_svg(svg: str, node_count: int) -> str:
     """The <svg> element alone (no XML prolog, doctype or comments), checked to be inert."""
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)
-    if _ACTIVE_SVG.search(svg):
-        raise RuntimeError("step_through: the drawing contains a script or event handler")
+    for tag in _TAG.finditer(svg):
+        if tag[1] not in _SVG_ELEMENTS or _HANDLER.search(tag[2]):
+            raise RuntimeError(f"step_through: the drawing contains an unexpected element: "
+                               f"{tag[0][:80]}")
     titles = set(re.findall(r"<title>(v\d+)</title>", svg))
     if len(titles) != node_count:
         raise RuntimeError("step_through: the drawing does not name each Value by its "

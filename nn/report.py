@@ -457,8 +457,8 @@ _JS = r"""
     play.textContent = "\u275A\u275A pause";
     timer = setInterval(function () {
       var k = Number(slider.value) + 1;
-      if (k >= D.epochs.length) { stop(); return; }
       show(k);
+      if (k >= D.epochs.length - 1) stop();
     }, Math.max(40, Math.min(200, 8000 / D.epochs.length)));
   });
   slider.addEventListener("input", function () { stop(); show(Number(slider.value)); });
