@@ -168,7 +168,7 @@ by more; filled dots are the training points, rings the validation points.</p>
 </div>
 <div class="main">
 <figure><canvas id="boundary" width="440" height="440"></canvas>
-<figcaption id="boundary-caption"></figcaption></figure>
+<figcaption><div id="boundary-caption"></div><div id="legend"></div></figcaption></figure>
 <div class="side">
 <table id="now"><tbody>
 <tr><th>learning rate</th><td id="lr"></td></tr>
@@ -209,7 +209,10 @@ canvas { display: block; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
 th { text-align: left; font-weight: 600; padding: 2px 14px 2px 0; color: #374151; }
 td { padding: 2px 12px 2px 0; overflow-wrap: anywhere; }
-.train { color: #0072b2; } .val { color: #d55e00; }
+#legend { margin-top: 4px; }
+#legend span { display: inline-block; width: 10px; height: 10px; border-radius: 50%;
+  margin: 0 4px 0 12px; vertical-align: -1px; border: 1px solid #111827; }
+#legend span.ring { background: none; border-width: 2px; }
 """
 
 # Charts and the boundary are drawn with the canvas API: a grid of one byte per
@@ -262,6 +265,24 @@ _JS = r"""
     }
     return f;
   }
+
+  (function legend() {
+    var box = document.getElementById("legend");
+    function item(color, ring, text) {
+      var dot = document.createElement("span");
+      if (ring) { dot.className = "ring"; dot.style.borderColor = color; }
+      else dot.style.background = color;
+      box.appendChild(dot);
+      box.appendChild(document.createTextNode(text));
+    }
+    var seen = {};
+    D.points.concat(D.valPoints).forEach(function (p) { seen[p[2]] = true; });
+    Object.keys(seen).sort().forEach(function (k) {
+      item(D.colors[k % D.colors.length], false, "class " + k);
+    });
+    item("#6b7280", false, "training");
+    if (D.valPoints.length) item("#6b7280", true, "validation");
+  })();
 
   function drawBoundary(index) {
     var grid = grids[index];

@@ -99,6 +99,10 @@ def test_defaults_reproduce_micrograd_demo_at_full_training_accuracy(tmp_path, c
     assert status == 0
     assert "MLP(2, [16, 16, 1]" in out and "100 epochs" in out
     assert percent(out, "training") == 1.0
+    # The page replaying it: every epoch, and still small enough to share.
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert len(report.encode()) < 3_000_000
+    assert '"epochs":[' + ",".join(str(e) for e in range(101)) + "]" in report
     X, y = nn.data.make_moons(100, noise=0.1, seed=1337)
     assert nn.accuracy(nn.load(tmp_path / "model.json"), X, y) == 1.0
     assert percent(out, "validation") >= 0.95
