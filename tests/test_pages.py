@@ -172,6 +172,9 @@ def test_step_through_bad_input():
     with pytest.raises(ValueError, match="rankdir"):
         step_through(big, rankdir="up")
     assert [v.grad for v in topological_order(big)] == grads
+    with pytest.raises(TypeError, match="gradient"):
+        step_through(big, gradient="one")
+    assert [v.grad for v in topological_order(big)] == grads
 
 
 def test_graph_command_writes_the_page(tmp_path, capsys):
