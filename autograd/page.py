@@ -23,7 +23,7 @@ from autograd.engine import Constant, Value, topological_order
 from autograd.steps import backward_steps, number, value_names
 from autograd.viz import FORWARD_START, draw_dot, forward_explanation
 
-__all__ = ["GraphPage", "step_through"]
+__all__ = ["GraphPage", "fill_template", "script_json", "step_through"]
 
 # The elements a drawing is made of. Graphviz escapes every label, so any other
 # element (a script, a link) or an event handler would mean the drawing was not
@@ -31,7 +31,7 @@ __all__ = ["GraphPage", "step_through"]
 _SVG_ELEMENTS = {"svg", "g", "title", "polygon", "polyline", "path", "ellipse", "text"}
 _TAG = re.compile(r"<\s*/?\s*([^\s/>]+)([^>]*)>")
 _HANDLER = re.compile(r"\son\w+\s*=", re.IGNORECASE)
-_SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+_SVG_HEIGHT = re.compile(r'<svg width="[\d.]+pt" height="([\d.]+)pt"')
 
 
 class GraphPage:
@@ -70,7 +70,9 @@ def step_through(root: Value, gradient: float = 1.0, *, rankdir: str = "LR",
     """A page that steps through `root`'s forward pass, then its backward pass.
 
     The backward pass shown starts clean (every gradient 0, root's `gradient`),
-    whatever `.grad` held before, and computing it leaves every `.grad` as it was.
+    whatever `.grad` held before, and computing it leaves every `.grad` as it was
+    (it runs that pass on the graph and then puts the gradients back, so do not
+    call it while another thread works on the same graph).
     rankdir, max_nodes, group: as for `draw_dot`. title: the page's heading
     (default: "the computation graph of <root's name>").
     """
@@ -114,12 +116,16 @@ def step_through(root: Value, gradient: float = 1.0, *, rankdir: str = "LR",
                              f"gradient with respect to itself; every other gradient starts at 0",
             "forward": forward, "backward": backward}
     heading = title if title is not None else f"the computation graph of {names[root]}"
-    page = (_TEMPLATE.replace("%TITLE%", html.escape(heading))
-            .replace("%CSS%", _CSS).replace("%SVG%", svg)
-            .replace("%DATA%", _script_json(data)).replace("%JS%", _JS))
+    page = fill_template(_TEMPLATE, TITLE=html.escape(heading), CSS=_CSS, SVG=svg,
+                         DATA=script_json(data), JS=_JS)
     count = 2 + len(forward) + len(backward)
-    width, height = _svg_size(svg)
-    return GraphPage(page, count, height=min(max(height, 160), 640) + 300)
+    return GraphPage(page, count, height=min(max(_svg_height(svg), 160), 640) + 300)
+
+
+def fill_template(template: str, **parts: str) -> str:
+    """`template` with each %NAME% replaced by parts[NAME], in one pass (so a part that
+    happens to contain "%JS%", say in a label, is left as it is)."""
+    return re.sub(r"%([A-Z]+)%", lambda match: parts[match[1]], template)
 
 
 def _clean_svg(svg: str, node_count: int) -> str:
@@ -137,15 +143,13 @@ def _clean_svg(svg: str, node_count: int) -> str:
     return svg
 
 
-def _svg_size(svg: str) -> tuple[int, int]:
-    """The drawing's natural size in CSS pixels (graphviz gives points)."""
-    match = _SVG_SIZE.search(svg)
-    if match is None:
-        return 800, 400
-    return round(float(match[1]) * 4 / 3), round(float(match[2]) * 4 / 3)
+def _svg_height(svg: str) -> int:
+    """The drawing's natural height in CSS pixels (graphviz gives points)."""
+    match = _SVG_HEIGHT.search(svg)
+    return round(float(match[1]) * 4 / 3) if match else 400
 
 
-def _script_json(data: Mapping) -> str:
+def script_json(data: Mapping) -> str:
     """`data` as JSON that is safe inside a <script> element: no <, > or & in it."""
     text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -100,6 +99,10 @@ class TrainingReplay:
     def html(self, history: Any, *, title: str = "training",
              settings: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> str:
         """The page: `history` is what `fit` returned; `settings` (name, value) pairs to list."""
+        # The pages share their safe filling-in; imported here so that `import nn`
+        # does not load the drawing modules.
+        from autograd.page import fill_template, script_json
+
         epochs = len(history.train_loss)
         if epochs and epochs not in self.snapshots:
             self._snapshot(epochs)   # stopped early: the model as it ended
@@ -124,9 +127,8 @@ class TrainingReplay:
         }
         rows = "\n".join(f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(str(value))}"
                          f"</td></tr>" for name, value in pairs)
-        return (_TEMPLATE.replace("%TITLE%", html.escape(title)).replace("%CSS%", _CSS)
-                .replace("%SETTINGS%", rows).replace("%DATA%", _script_json(data))
-                .replace("%JS%", _JS))
+        return fill_template(_TEMPLATE, TITLE=html.escape(title), CSS=_CSS, SETTINGS=rows,
+                             DATA=script_json(data), JS=_JS)
 
     def save_html(self, path: str | os.PathLike, history: Any, *, title: str = "training",
                   settings: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> Path:
@@ -140,12 +142,6 @@ class TrainingReplay:
 def _finite(values: Iterable[float]) -> list[float | None]:
     # JSON has no NaN or infinity: a diverged epoch is a gap in the curve.
     return [float(f"{v:.6g}") if math.isfinite(v) else None for v in values]
-
-
-def _script_json(data: Mapping) -> str:
-    """`data` as JSON that is safe inside a <script> element: no <, > or & in it."""
-    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _TEMPLATE = """<!DOCTYPE html>

@@ -124,7 +124,7 @@ def test_page_sizes():
 
 @pytest.mark.parametrize("label", ["<script>alert(1)</script>", 'say "hi" & \'bye\'',
                                    "two\nlines", "</script><script>alert(2)</script>",
-                                   "x" * 3000])
+                                   "x" * 3000, "%JS% %SVG% %DATA%"])
 def test_hostile_labels_are_text(label):
     x = Value(2.0, label=label)
     y = x * Value(3.0, label="w")
@@ -137,6 +137,7 @@ def test_hostile_labels_are_text(label):
     data = page_data(page)
     assert data["nodes"][0]["name"] == label
     assert f"<h1>{html.escape(label)}</h1>" in page
+    assert page.count("<svg") == 1 and page.count("function show(") == 1
 
 
 def test_repr_html_is_the_page_in_an_iframe():
@@ -246,7 +247,8 @@ def test_replay_page_holds_the_run():
     replay = TrainingReplay(model, X, y, validation=(X_val, y_val), epochs=6, resolution=12)
     history = nn.fit(model, X, y, epochs=6, lr=0.5, validation=(X_val, y_val), progress=False,
                      callback=replay)
-    page = replay.html(history, title="<b>run</b>", settings={"optimizer": "sgd & <more>"})
+    page = replay.html(history, title="<b>run</b>", settings={"optimizer": "sgd & <more>",
+                                                              "note": "%JS%"})
     data = page_data(page, "run-data")
     assert data["epochs"] == [0, 1, 2, 3, 4, 5, 6]
     assert [len(base64.b64decode(g)) for g in data["grids"]] == [144] * 7
@@ -255,7 +257,7 @@ def test_replay_page_holds_the_run():
     assert data["lr"] == [0.5] * 6
     assert [p[2] for p in data["points"]] == y
     assert "<h1>&lt;b&gt;run&lt;/b&gt;</h1>" in page
-    assert "<td>sgd &amp; &lt;more&gt;</td>" in page
+    assert "<td>sgd &amp; &lt;more&gt;</td>" in page and "<td>%JS%</td>" in page
     # The last grid is the trained model's prediction at the cell centres.
     low, high = data["low"], data["high"]
     last = base64.b64decode(data["grids"][-1])
