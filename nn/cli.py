@@ -235,7 +235,7 @@ def _check_plotting() -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """`valuegrad train`: train, report the accuracies, write the four files."""
+    """`valuegrad train`: train, report the accuracies, write the five files."""
     import nn
     from nn import plots, report
 
