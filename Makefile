@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,25 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-demo
 
-# micrograd's demo trained by the valuegrad command, then the graph of one neuron
-# (the picture in the README).
+NEURON := "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
+
+# micrograd's demo trained by the valuegrad command (runs/moons/report.html replays it),
+# then the graph of one neuron: the picture in the README and the page to step through.
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/valuegrad train --out runs/moons
-	$(VENV)/bin/valuegrad graph "tanh(x1*w1 + x2*w2 + b)" \
-		x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432 --out docs/neuron.svg
+	$(VENV)/bin/valuegrad graph $(NEURON) --out docs/neuron.svg
+	$(VENV)/bin/valuegrad graph $(NEURON) --out docs/neuron.html
 
-# Every test, and every notebook executed top to bottom.
+# Every test, and every notebook executed top to bottom. The page tests drive the
+# system's Chromium (Debian: apt-get install -y --no-install-recommends chromium);
+# without it they skip with that hint, and in CI (CI=true) they fail.
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=300
+
+# The README's pictures of the two pages, taken in headless Chromium from the pages
+# `make demo` writes.
+screenshots: demo $(VENV)/.installed-dev
+	$(PY) tests/screenshots.py docs/neuron.html runs/moons/report.html docs
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench

@@ -25,6 +25,7 @@ __all__ = [
     "Expression",
     "Op",
     "define_op",
+    "GraphPage",
     "RendererNotFoundError",
     "Value",
     "backward_steps",
@@ -41,10 +42,14 @@ __all__ = [
 def __getattr__(name: str):
     # Drawing needs the graphviz package; import it on first use, so that the
     # engine itself loads with the standard library alone.
-    if name in ("draw_dot", "step_through"):
-        from autograd import viz
+    if name == "draw_dot":
+        from autograd.viz import draw_dot
 
-        return getattr(viz, name)
+        return draw_dot
+    if name in ("GraphPage", "step_through"):
+        from autograd import page
+
+        return getattr(page, name)
     if name == "RendererNotFoundError":
         from autograd.render import RendererNotFoundError
 

@@ -1,7 +1,9 @@
-"""Drawing a Value's computation graph, and stepping through its forward and backward passes.
+"""Drawing a Value's computation graph, and pictures of its forward and backward passes.
 
 `draw_dot(root)` returns a `ValueGraph`: a `graphviz.Digraph` whose images are
 made by `autograd.render`, so they work without Graphviz installed.
+`forward_frames` and `backward_frames` draw one picture per step; the page to
+step through in a browser is `autograd.step_through` (in `autograd.page`).
 
 In a drawing:
 
@@ -29,8 +31,8 @@ from autograd.engine import Constant, Value, topological_order
 from autograd.ops import OPS
 from autograd.steps import BackwardStep, backward_steps, number, value_names
 
-__all__ = ["Frame", "Frames", "ValueGraph", "backward_frames", "draw_dot", "forward_frames",
-           "step_through"]
+__all__ = ["Frame", "Frames", "ValueGraph", "backward_frames", "draw_dot",
+           "forward_explanation", "forward_frames"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 
@@ -356,6 +358,19 @@ def _inline_svg(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
+FORWARD_START = "the leaves: inputs, parameters and constants are known"
+
+
+def forward_explanation(node: Value, names: Mapping[Value, str]) -> str:
+    """How the forward pass computes `node` from its operands, such as "n = x*w + b = 0.8814".
+
+    names: each Value's name (as `value_names` gives them).
+    """
+    operands = [number(c.data) if isinstance(c, Constant) and not c.label else names[c]
+                for c in node.children]
+    return f"{names[node]} = {OPS[node.op].written(operands)} = {number(node.data)}"
+
+
 def forward_frames(root: Value, rankdir: str = "LR", max_nodes: int = 500,
                    group=None) -> Frames:
     """The forward pass as pictures: first the leaves, then one operation's result per frame."""
@@ -364,17 +379,14 @@ def forward_frames(root: Value, rankdir: str = "LR", max_nodes: int = 500,
     groups = _parameter_groups(group)
     names = value_names(order)
     computed = {v for v in order if not v.children}
-    frames = Frames([Frame("the leaves: inputs, parameters and constants are known",
+    frames = Frames([Frame(FORWARD_START,
                            _draw(order, rankdir=rankdir, show_grad=False, groups=groups,
                                  computed=set(computed)))])
     for v in order:
         if not v.children:
             continue
         computed.add(v)
-        operands = [number(c.data) if isinstance(c, Constant) and not c.label else names[c]
-                    for c in v.children]
-        expression = OPS[v.op].written(operands)
-        frames.append(Frame(f"{names[v]} = {expression} = {number(v.data)}",
+        frames.append(Frame(forward_explanation(v, names),
                             _draw(order, rankdir=rankdir, show_grad=False, groups=groups,
                                   highlight=v, computed=set(computed))))
     return frames
@@ -401,55 +413,3 @@ def backward_frames(root: Value, gradient: float = 1.0, rankdir: str = "LR",
         frames.append(Frame(f"step {step.index + 1}: {names[step.node]} ({step.op})\n"
                             f"{step.explanation}", _draw(order, highlight=step, **options)))
     return frames
-
-
-def step_through(root: Value, forward: bool = False, gradient: float = 1.0,
-                 widgets: bool | None = None, **options):
-    """Walk a pass one step at a time in Jupyter.
-
-    With ipywidgets installed (and `widgets` not False) this returns a view with a
-    slider and back/next buttons; otherwise it returns the Frames, which Jupyter
-    shows in order. `forward=True` shows the forward pass filling in the data;
-    otherwise the backward pass (which it runs, as `root.backward(gradient)` would).
-    `options` go to `forward_frames` / `backward_frames` (rankdir, max_nodes, group...).
-    """
-    if forward:
-        frames = forward_frames(root, **options)
-    else:
-        frames = backward_frames(root, gradient, **options)
-    if widgets is False:
-        return frames
-    try:
-        import ipywidgets
-    except ImportError:
-        if widgets:
-            raise ImportError("step_through: widgets=True needs ipywidgets: "
-                              "pip install ipywidgets") from None
-        return frames
-    return _stepper(frames, ipywidgets)
-
-
-def _stepper(frames: Frames, ipywidgets):
-    slider = ipywidgets.IntSlider(value=0, min=0, max=len(frames) - 1, description="step",
-                                  continuous_update=False)
-    back = ipywidgets.Button(description="◀ back", layout=ipywidgets.Layout(width="80px"))
-    forth = ipywidgets.Button(description="next ▶", layout=ipywidgets.Layout(width="80px"))
-    caption = ipywidgets.HTML()
-    picture = ipywidgets.HTML()
-    svgs: dict[int, str] = {}   # each frame is rendered the first time it is shown
-
-    def show(_change=None) -> None:
-        i = slider.value
-        if i not in svgs:
-            svgs[i] = _inline_svg(frames[i].svg())
-        caption.value = f"<pre>{html.escape(frames[i].caption)}</pre>"
-        picture.value = svgs[i]
-
-    def move(by: int) -> None:
-        slider.value = min(max(slider.value + by, 0), len(frames) - 1)
-
-    slider.observe(show, names="value")
-    back.on_click(lambda _: move(-1))
-    forth.on_click(lambda _: move(1))
-    show()
-    return ipywidgets.VBox([ipywidgets.HBox([back, slider, forth]), caption, picture])

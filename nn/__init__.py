@@ -5,9 +5,11 @@
     model = nn.MLP(2, [16, 16, 1], seed=1337)
     history = nn.fit(model, X, y, loss="hinge", optimizer="sgd", lr=0.1, epochs=100)
     nn.accuracy(model, X, y)
+
+`nn.report.TrainingReplay` records a run (as fit's callback) and writes a page replaying it.
 """
 
-from nn import data, interop, losses, optim, plots  # matplotlib, torch: imported when used
+from nn import data, interop, losses, optim, plots, report  # matplotlib, torch: when used
 from nn.interop import from_torch
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import MLP, Dropout, Layer, Module, Neuron, load
@@ -34,4 +36,5 @@ __all__ = [
     "mse",
     "optim",
     "plots",
+    "report",
 ]

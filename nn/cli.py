@@ -4,6 +4,7 @@
     valuegrad train --dataset spiral --optimizer adam --epochs 200
     valuegrad predict --model runs/moons/model.json 0.5 -0.2
     valuegrad graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --out graph.svg
+    valuegrad graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --out graph.html
 
 Errors in the arguments print `valuegrad: error: ...` and exit with status 2;
 failures while running (a model file that cannot be read, log of a negative
@@ -43,7 +44,7 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 # Learning rates used when --lr is not given; sgd then follows micrograd's schedule instead.
 DEFAULT_LR = {"momentum": 0.1, "rmsprop": 0.01, "adam": 0.05, "adamw": 0.05}
 MAX_GRAPH_NODES = 500
-GRAPH_FORMATS = (".svg", ".png")
+GRAPH_FORMATS = (".svg", ".png", ".html")   # .html: a page to step through the passes
 
 
 class CommandError(Exception):
@@ -136,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", help="train an MLP classifier on a 2-D toy data set",
-        description="Train an MLP on a 2-D data set and write the decision boundary, the loss "
-        "curves (PNG), the model (JSON) and the history (CSV). The defaults are micrograd's "
+        description="Train an MLP on a 2-D data set and write a page replaying the training "
+        "(report.html), the decision boundary and the loss curves (PNG), the model (JSON) and "
+        "the history (CSV). The defaults are micrograd's "
         "demo: 100 moons points, MLP 2-16-16-1 with ReLU, hinge loss plus 1e-4 L2, full-batch "
         "SGD for 100 epochs with learning rate 1.0 - 0.9 * epoch / epochs.")
     train.add_argument("--dataset", choices=DATASETS, default="moons",
@@ -194,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("variables", nargs="*", metavar="NAME=VALUE",
                        help="a value for every variable of the expression")
     graph.add_argument("--out", type=Path, default=Path("graph.svg"), metavar="FILE",
-                       help="the drawing, .svg or .png. Default: graph.svg")
+                       help="the drawing, .svg or .png, or .html: a page that steps through "
+                       "the forward and backward passes. Default: graph.svg")
     graph.set_defaults(run=run_graph)
     return parser
 
@@ -240,9 +243,9 @@ def _check_plotting() -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """`valuegrad train`: train, report the accuracies, write the four files."""
+    """`valuegrad train`: train, report the accuracies, write the five files."""
     import nn
-    from nn import plots
+    from nn import plots, report
 
     _check_plotting()
     make, classes, data_note = DATASETS[args.dataset]
@@ -274,11 +277,12 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"model: {model}, {len(model.parameters())} parameters")
     print(f"training: {args.optimizer}, {lr_text}, {args.epochs} epochs, {batches}, "
           f"{loss.replace('_', '-')} loss + {args.l2:g} L2")
+    replay = report.TrainingReplay(model, X, y, validation=(X_val, y_val), epochs=args.epochs)
     try:
         history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, lr=lr,
                          epochs=args.epochs, batch_size=args.batch_size,
                          validation=(X_val, y_val), l2=args.l2, seed=args.seed,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, callback=replay)
     except (ArithmeticError, ValueError) as error:
         raise CommandError(f"training failed: {error}; try a smaller --lr") from None
     if not all(math.isfinite(p.data) for p in model.parameters()):
@@ -288,7 +292,7 @@ def run_train(args: argparse.Namespace) -> int:
     train_accuracy = nn.accuracy(model, X, y)
     val_accuracy = nn.accuracy(model, X_val, y_val)
     paths = {name: out_dir / name for name in
-             ("decision_boundary.png", "loss.png", "model.json", "history.csv")}
+             ("report.html", "decision_boundary.png", "loss.png", "model.json", "history.csv")}
     try:
         model.save(paths["model.json"])
         history.to_csv(paths["history.csv"])
@@ -302,6 +306,16 @@ def run_train(args: argparse.Namespace) -> int:
         plots.plot_history(history, axes,
                            title=f"{args.dataset}: {model}, {args.optimizer}")
         figure.savefig(paths["loss.png"], dpi=120)
+        replay.save_html(paths["report.html"], history,
+                         title=f"{args.dataset}: {model}, {args.optimizer}",
+                         settings=[("data set", f"{args.dataset} ({data_note})"),
+                                   ("points", f"{args.samples} training, {args.samples} "
+                                              f"validation"),
+                                   ("model", f"{model}, {len(model.parameters())} parameters"),
+                                   ("loss", f"{loss.replace('_', '-')} + {args.l2:g} L2"),
+                                   ("optimizer", args.optimizer), ("learning rate", lr_text),
+                                   ("epochs", f"{history.epochs} of {args.epochs}"),
+                                   ("batches", batches), ("seed", args.seed)])
     except OSError as error:
         raise CommandError(f"cannot write to {out_dir}: {error.strerror or error}") from None
 
@@ -398,8 +412,8 @@ def run_graph(args: argparse.Namespace) -> int:
 
     suffix = args.out.suffix.lower()
     if suffix not in GRAPH_FORMATS:
-        raise CommandError(f"--out must end in .svg or .png, got {str(args.out)!r}",
-                           USAGE_ERROR)
+        raise CommandError(f"--out must end in {', '.join(GRAPH_FORMATS[:-1])} or "
+                           f"{GRAPH_FORMATS[-1]}, got {str(args.out)!r}", USAGE_ERROR)
     values = parse_assignments(args.variables)
     leaves = {name: Value(number, label=name) for name, number in values.items()}
     try:
@@ -428,16 +442,19 @@ def run_graph(args: argparse.Namespace) -> int:
             leaf = leaves[name]
             print(f"{name:<{width}}  {_number_text(leaf.data):>14}  "
                   f"{_number_text(leaf.grad):>14}")
-    _write_graph(out, args.out, suffix.lstrip("."))
+    _write_graph(out, args.out, suffix.lstrip("."), expression.text.strip())
     print(f"\nwrote {args.out}")
     return 0
 
 
-def _write_graph(out: Any, path: Path, format: str) -> None:
-    from autograd import render, viz
+def _write_graph(out: Any, path: Path, format: str, title: str) -> None:
+    from autograd import render, step_through, viz
 
     try:
-        image = viz.draw_dot(out, max_nodes=MAX_GRAPH_NODES).pipe(format=format)
+        if format == "html":
+            image = step_through(out, max_nodes=MAX_GRAPH_NODES, title=title).html.encode()
+        else:
+            image = viz.draw_dot(out, max_nodes=MAX_GRAPH_NODES).pipe(format=format)
     except render.RenderError as error:
         raise CommandError(str(error)) from None
     try:

@@ -14,7 +14,8 @@ from typing import Any
 
 from autograd import Value
 
-__all__ = ["CLASS_COLORS", "new_figure", "plot_decision_boundary", "plot_history"]
+__all__ = ["CLASS_COLORS", "check_points", "class_scores", "new_figure",
+           "plot_decision_boundary", "plot_history"]
 
 # One colour per class (colour-blind safe: Okabe and Ito's palette); regions use lighter tints.
 CLASS_COLORS = ("#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
@@ -68,7 +69,11 @@ def _class_indices(y: Sequence, where: str) -> list[int]:
     return list(y)
 
 
-def _check_points(X: Any, y: Any, where: str) -> tuple[list[list[float]], list[int]]:
+def check_points(X: Any, y: Any, where: str) -> tuple[list[list[float]], list[int]]:
+    """`X` as [x1, x2] float pairs and `y` as class indices (-1/+1 become 0/1).
+
+    Errors name `where`.
+    """
     if isinstance(X, (str, bytes)) or not isinstance(X, Sequence) or not X:
         raise TypeError(f"{where}: X must be a non-empty list of points (x1, x2)")
     if isinstance(y, (str, bytes)) or not isinstance(y, Sequence) or len(y) != len(X):
@@ -82,9 +87,9 @@ def _check_points(X: Any, y: Any, where: str) -> tuple[list[list[float]], list[i
     return points, _class_indices(y, where)
 
 
-def _scores(model: Any, points: list[list[float]]) -> list[list[float]]:
+def class_scores(model: Any, points: list[list[float]]) -> list[list[float]]:
     """Each point's class scores, in evaluation mode: [-s, s] for a single output s
-    (class 1 wins when s > 0), else the outputs themselves."""
+    (class 1 wins when s > 0), else the outputs themselves. Needs no matplotlib."""
     from nn.module import Module, evaluating
 
     outputs = None
@@ -143,8 +148,8 @@ def plot_decision_boundary(model: Any, X: Sequence, y: Sequence, ax: Any = None,
     defaults to the accuracies. Returns the Axes.
     """
     where = "plot_decision_boundary"
-    points, classes = _check_points(X, y, where)
-    val_points, val_classes = ([], []) if validation is None else _check_points(
+    points, classes = check_points(X, y, where)
+    val_points, val_classes = ([], []) if validation is None else check_points(
         *validation, f"{where}: validation")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"{where}: resolution must be an int >= 2, got {resolution!r}")
@@ -161,7 +166,7 @@ def plot_decision_boundary(model: Any, X: Sequence, y: Sequence, ax: Any = None,
     xs = [low[0] + (high[0] - low[0]) * i / (resolution - 1) for i in range(resolution)]
     ys = [low[1] + (high[1] - low[1]) * j / (resolution - 1) for j in range(resolution)]
     grid = [[x, y_] for y_ in ys for x in xs]
-    scores = _scores(model, grid)
+    scores = class_scores(model, grid)
     n_classes = max(len(scores[0]), *(c + 1 for c in classes + val_classes))
     colors = [CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(n_classes)]
     # Class k wins where its margin, its score minus the best other score, is above 0:
@@ -193,9 +198,9 @@ def plot_decision_boundary(model: Any, X: Sequence, y: Sequence, ax: Any = None,
     ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.85)
 
     if title is None:
-        title = f"training accuracy {_accuracy(_scores(model, points), classes):.1%}"
+        title = f"training accuracy {_accuracy(class_scores(model, points), classes):.1%}"
         if val_points:
-            title += f", validation {_accuracy(_scores(model, val_points), val_classes):.1%}"
+            title += f", validation {_accuracy(class_scores(model, val_points), val_classes):.1%}"
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")

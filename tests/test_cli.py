@@ -44,9 +44,10 @@ def short_run(tmp_path_factory):
     return out
 
 
-def test_train_writes_the_four_files(short_run):
+def test_train_writes_the_five_files(short_run):
     names = sorted(p.name for p in short_run.iterdir())
-    assert names == ["decision_boundary.png", "history.csv", "loss.png", "model.json"]
+    assert names == ["decision_boundary.png", "history.csv", "loss.png", "model.json",
+                     "report.html"]
     for name in ("decision_boundary.png", "loss.png"):
         assert (short_run / name).read_bytes().startswith(PNG_MAGIC)
 
@@ -98,6 +99,10 @@ def test_defaults_reproduce_micrograd_demo_at_full_training_accuracy(tmp_path, c
     assert status == 0
     assert "MLP(2, [16, 16, 1]" in out and "100 epochs" in out
     assert percent(out, "training") == 1.0
+    # The page replaying it: every epoch, and still small enough to share.
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert len(report.encode()) < 3_000_000
+    assert '"epochs":[' + ",".join(str(e) for e in range(101)) + "]" in report
     X, y = nn.data.make_moons(100, noise=0.1, seed=1337)
     assert nn.accuracy(nn.load(tmp_path / "model.json"), X, y) == 1.0
     assert percent(out, "validation") >= 0.95
@@ -347,7 +352,7 @@ def test_graph_refuses_everything_outside_the_whitelist(tmp_path, capsys, expres
     (["x", "x=nan"], 2, "the value of x must be a finite number"),
     (["x", "x=1", "x=2"], 2, "x is given twice"),
     (["x", "1x=2"], 2, "'1x' in '1x=2' is not a variable name"),
-    (["x", "x=1", "--out", "g.pdf"], 2, "--out must end in .svg or .png, got 'g.pdf'"),
+    (["x", "x=1", "--out", "g.pdf"], 2, "--out must end in .svg, .png or .html, got 'g.pdf'"),
     (["log(x)", "x=-1"], 1, "cannot compute log(x) (column 1): log(-1.0): the input is "
                             "outside its domain"),
     (["1 / x", "x=0"], 1, "cannot compute 1 / x (column 3): /(1.0, 0.0): division by zero"),
