@@ -10,7 +10,7 @@
 from nn import data, losses, optim, plots  # plots imports matplotlib only when drawing
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import MLP, Dropout, Layer, Module, Neuron, load
-from nn.train import History, accuracy, fit
+from nn.train import History, accuracy, confusion_matrix, fit
 
 __all__ = [
     "MLP",
@@ -21,6 +21,7 @@ __all__ = [
     "Neuron",
     "accuracy",
     "binary_cross_entropy_with_logits",
+    "confusion_matrix",
     "cross_entropy",
     "data",
     "fit",

@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from numbers import Real
 from typing import Any
 
 from autograd import Constant, Value, no_grad
@@ -260,23 +261,37 @@ def _is_parameter(value: object) -> bool:
 
 
 @contextmanager
-def evaluating(model: Any) -> Iterator[None]:
-    """Evaluation mode and no graph inside the block; each module's mode is restored after."""
+def evaluating(model: Any, graph: bool = False) -> Iterator[None]:
+    """Evaluation mode (dropout off) inside the block, and no graph unless `graph`;
+    each module's mode is restored after. `graph=True` is for tracing, as
+    `autograd.compile` does, a model in evaluation mode."""
     modes = [(m, m.training) for m in model.modules()] if isinstance(model, Module) else []
     for module, _ in modes:
         module.training = False
     try:
-        with no_grad():
+        if graph:
             yield
+        else:
+            with no_grad():
+                yield
     finally:
         for module, mode in modes:
             module.training = mode
 
 
-def output_label(output: Value | Sequence[Value], threshold: float, labels: tuple[Any, Any]):
-    """The class label of one model output: threshold one score, or argmax of several."""
+def output_label(output: Value | float | Sequence[Value | float], threshold: float = 0.0,
+                 labels: tuple[Any, Any] = (0, 1)) -> Any:
+    """The class one model output stands for: the decision rule of `predict`, `accuracy`,
+    `fit`, the plots and the `valuegrad` command.
+
+    One score (a Value or a number) is `labels[1]` when it is above `threshold`, else
+    `labels[0]`; several (a list of Values or numbers) give the index of the largest,
+    the first one on a tie (argmax).
+    """
     if isinstance(output, Value):
         return labels[1] if output.data > threshold else labels[0]
+    if isinstance(output, Real) and not isinstance(output, bool):
+        return labels[1] if output > threshold else labels[0]
     if isinstance(output, (list, tuple)) and output:
         scores = [float(v) for v in output]
         return max(range(len(scores)), key=scores.__getitem__)
