@@ -321,9 +321,15 @@ def plot_images(images: Sequence[Sequence[float]], titles: Sequence[str] | None 
                                 figsize=(scale * ncols, scale * nrows + 0.3 * (titles is not None)),
                                 layout="constrained")
     for k, ax in enumerate(ax for row in axes for ax in row):
-        ax.set_axis_off()
         if k >= len(images):
+            ax.set_axis_off()
             continue
+        # A thin frame, so that white pixels at the edge still show where the image ends.
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("#9ca3af")
+            spine.set_linewidth(0.6)
         rows = [images[k][r * side:(r + 1) * side] for r in range(side)]
         if symmetric:
             limit = max(abs(v) for v in images[k]) or 1.0

@@ -88,3 +88,38 @@ def test_the_file_is_package_data(digits):
 
 def test_no_scikit_learn_needed():
     assert "sklearn" not in sys.modules
+
+
+# --- the pictures notebook 08 and the command draw ----------------------------------------
+
+def test_plot_images_draws_one_frame_per_image_and_checks_sizes(digits):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nn.plots import plot_images
+
+    X, y = digits
+    figure = plot_images(X[:12], titles=[str(t) for t in y[:12]], ncols=5)
+    drawn = [ax for ax in figure.axes if ax.images]
+    assert len(figure.axes) == 15 and len(drawn) == 12
+    assert [ax.get_title() for ax in drawn] == [str(t) for t in y[:12]]
+    assert drawn[0].images[0].get_array().shape == (8, 8)
+    with pytest.raises(ValueError, match="8x8 = 64 values"):
+        plot_images([X[0], X[1][:60]])
+    with pytest.raises(ValueError, match="2 titles for 3 images"):
+        plot_images(X[:3], titles=["a", "b"])
+    with pytest.raises(ValueError, match="no images"):
+        plot_images([])
+
+
+def test_plot_confusion_matrix_writes_the_counts():
+    from nn.plots import new_figure, plot_confusion_matrix
+
+    _, ax = new_figure()
+    plot_confusion_matrix([[5, 1], [0, 4]], ax=ax)
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "4", "5"]  # no text for a 0
+    assert ax.get_title() == "9 of 10 right (90.0%)"
+    with pytest.raises(ValueError, match="square"):
+        plot_confusion_matrix([[1, 2]], ax=ax)
+    with pytest.raises(ValueError, match="ints >= 0"):
+        plot_confusion_matrix([[1, -2], [0, 1]], ax=ax)
