@@ -69,6 +69,13 @@ def test_fit_and_the_command_accept_exactly_the_registry_names(moons):
         assert f"{name}: {preset}" in action.help
 
 
+def test_the_readme_lists_the_registry_names():
+    text = " ".join((NN.parent / "README.md").read_text().split())
+    sentence = re.search(r"accept are the keys of `nn.optim.OPTIMIZERS`: (.*?)\. ", text)
+    assert sentence, "the README no longer says which optimizer names are accepted"
+    assert re.findall(r"`(\w+)`", sentence.group(1)) == list(OPTIMIZERS)
+
+
 def test_no_other_list_of_optimizer_names_in_nn():
     # A tuple or list literal holding two or more of the names would be a second copy.
     names = "|".join(OPTIMIZERS)
