@@ -77,10 +77,11 @@ def test_the_readme_lists_the_registry_names():
 
 
 def test_no_other_list_of_optimizer_names_in_nn():
-    # A tuple or list literal holding two or more of the names would be a second copy.
+    # A name followed by another name or by a class's name, as in ("sgd", "momentum") or
+    # {"sgd": "SGD"}, would be a second copy of the registry.
     names = "|".join(OPTIMIZERS)
-    pattern = re.compile(rf"""["'](?:{names})["']\s*[,:]\s*["'](?:{names})["']""",
-                         re.IGNORECASE)
+    classes = "|".join({preset.optimizer.__name__ for preset in OPTIMIZERS.values()})
+    pattern = re.compile(rf"""["'](?:{names})["']\s*[,:]\s*["'](?:{names}|{classes})["']""")
     for path in NN.rglob("*.py"):
         if path.name != "optimizers.py":
             assert not pattern.search(path.read_text()), f"{path.name} lists optimizer names"
