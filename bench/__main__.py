@@ -85,14 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure")
     parser.add_argument("--quick", action="store_true",
                         help="fewer runs and no training run (for a smoke test)")
+    parser.add_argument("--digits-only", action="store_true",
+                        help="only the digits tables (bench/results.md is left as it is)")
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else args.repeat
+    has_torch = importlib.util.find_spec("torch") is not None
+    if args.digits_only:
+        print("\n" + "\n".join(d.measure(Table, close, quick=args.quick, with_torch=has_torch)))
+        return 0
 
     import micrograd.engine
 
     from autograd import Value
 
-    has_torch = importlib.util.find_spec("torch") is not None
     X, y = w.moons()
     params = w.initial_parameters()
     speed = Table()
@@ -189,39 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds, steps, accuracy = run(params, X, y)
             training.add(name, f"{seconds:.2f} s", steps, f"{accuracy:.0%}")
 
-    # The digits: an epoch of MLP(64, [32, 10]) in batches of 32, and training to accuracy.
-    digits, digits_training = Table(), Table()
-    X_digits, X_held_out, y_digits, y_held_out = d.data()
-    steps = d.batches_per_epoch(len(X_digits))
-    digits_loss = d.valuegrad_first_loss(X_digits, y_digits)
-    timed_batches = 1 if args.quick else 3
-    mg_loss, mg_epoch = d.scalar_epoch_seconds(d.micrograd_step, X_digits, y_digits,
-                                               batches=timed_batches)
-    if not close(mg_loss, digits_loss):
-        raise SystemExit(f"digits: micrograd computes loss {mg_loss!r}, valuegrad "
-                         f"{digits_loss!r}")
-    digits.add("micrograd 0.1.0", f"{mg_epoch:.1f} s", "1.0x",
-               f"extrapolated: {timed_batches} batch{'es' if timed_batches > 1 else ''} "
-               f"timed, times {steps}")
-    eager_epoch, _ = d.valuegrad_epochs(X_digits, y_digits, epochs=1 if args.quick else 2)
-    digits.add("valuegrad eager, nn.fit", f"{eager_epoch:.2f} s", f"{mg_epoch / eager_epoch:.0f}x",
-               "measured: whole epochs")
-    compiled = d.valuegrad_compiled_epochs(X_digits, y_digits, epochs=1 if args.quick else 2)
-    if compiled is None:
-        digits.add("valuegrad compiled, nn.fit(compile=True)", "-", "-",
-                   "not measured: nn.fit has no compile=True yet")
-    else:
-        digits.add("valuegrad compiled, nn.fit(compile=True)", f"{compiled[0]:.2f} s",
-                   f"{mg_epoch / compiled[0]:.0f}x", "measured: whole epochs")
-    if not args.quick:
-        runs = [("valuegrad eager", {})]
-        if d.fit_can_compile():
-            runs.append(("valuegrad compiled", {"compile": True}))
-        for name, options in runs:
-            per_epoch, model = d.valuegrad_epochs(X_digits, y_digits, epochs=d.EPOCHS,
-                                                  **options)
-            digits_training.add(name, d.EPOCHS, f"{per_epoch * d.EPOCHS:.1f} s",
-                                f"{d.accuracy(model, X_held_out, y_held_out):.1%}")
+    # The digits (before PyTorch's moons row: it imports torch at its end).
+    digits_report = d.measure(Table, close, quick=args.quick, with_torch=has_torch)
 
     # PyTorch last: importing it leaves the collector many more objects to
     # scan, which would slow every figure measured after it.
@@ -231,24 +205,6 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)
         row(plain, f"PyTorch {torch.__version__}, 0-d tensors",
             lambda: w.torch_step(params, X, y), micrograd_plain_times, runs=max(2, repeat // 2))
-        torch_loss, torch_epoch = d.scalar_epoch_seconds(d.torch_scalar_step, X_digits,
-                                                         y_digits, batches=1)
-        vector_loss, vector_epoch, _ = d.torch_vectorized(X_digits, y_digits, epochs=2)
-        for name, loss in (("0-d tensors", torch_loss), ("vectorized", vector_loss)):
-            if not close(loss, digits_loss):
-                raise SystemExit(f"digits: PyTorch ({name}) computes loss {loss!r}, "
-                                 f"valuegrad {digits_loss!r}")
-        digits.add(f"PyTorch {torch.__version__}, 0-d tensors", f"{torch_epoch:.1f} s",
-                   f"{mg_epoch / torch_epoch:.1f}x",
-                   f"extrapolated: 1 batch timed, times {steps}")
-        digits.add(f"PyTorch {torch.__version__}, vectorized (float64, 1 thread)",
-                   f"{vector_epoch * 1e3:.0f} ms", f"{mg_epoch / vector_epoch:.0f}x",
-                   "measured: whole epochs")
-        if not args.quick:
-            per_epoch, model = d.torch_vectorized(X_digits, y_digits, epochs=d.EPOCHS)[1:]
-            digits_training.add(f"PyTorch {torch.__version__}, vectorized", d.EPOCHS,
-                                f"{per_epoch * d.EPOCHS:.1f} s",
-                                f"{d.torch_accuracy(model, X_held_out, y_held_out):.1%}")
 
     report = [
         "# Benchmark results",
@@ -267,14 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if training.rows:
         report += ["", training.markdown(("training to 100% accuracy (moons, 100 points)",
                                           "time", "steps", "train accuracy"))]
-    report += ["", f"Digits: MLP(64, [32, 10]) on {len(X_digits)} training images, batches of "
-               f"{d.BATCH} ({steps} steps), cross-entropy, Adam lr {d.LR}; "
-               f"{len(X_held_out)} images held out.", "",
-               digits.markdown(("digits, one epoch", "seconds per epoch", "vs micrograd",
-                                "how"))]
-    if digits_training.rows:
-        report += ["", digits_training.markdown(("digits, training", "epochs", "time",
-                                                 "held-out accuracy"))]
+    report += ["", *digits_report]
     text = "\n".join(report) + "\n"
     print("\n" + text)
     if not args.quick:

@@ -247,3 +247,78 @@ def torch_accuracy(model, X, y) -> float:
     with torch.no_grad():
         predicted = model(torch.tensor(X, dtype=torch.float64)).argmax(dim=1)
     return (predicted == torch.tensor(y)).double().mean().item()
+
+
+# --- the tables ------------------------------------------------------------------------------
+
+def measure(table_class, close, quick: bool = False, with_torch: bool = True) -> list[str]:
+    """Run the digits workload on every engine; return the report's Markdown lines.
+
+    PyTorch comes last: importing it slows the collector for everything after.
+    """
+    digits, training = table_class(), table_class()
+    X, X_held_out, y, y_held_out = data()
+    steps = batches_per_epoch(len(X))
+    reference = valuegrad_first_loss(X, y)
+
+    def agree(name: str, loss: float) -> None:
+        if not close(loss, reference):
+            raise SystemExit(f"digits: {name} computes loss {loss!r}, valuegrad {reference!r}")
+
+    timed = 1 if quick else 3
+    loss, micrograd_epoch = scalar_epoch_seconds(micrograd_step, X, y, batches=timed)
+    agree("micrograd", loss)
+    digits.add("micrograd 0.1.0", f"{micrograd_epoch:.1f} s", "1.0x",
+               f"extrapolated: {timed} batch{'es' if timed > 1 else ''} timed, times {steps}")
+
+    epochs = 1 if quick else 2
+    eager, _ = valuegrad_epochs(X, y, epochs=epochs)
+    digits.add("valuegrad eager, nn.fit", f"{eager:.2f} s", f"{micrograd_epoch / eager:.0f}x",
+               f"measured: {epochs} whole epoch{'s' if epochs > 1 else ''}")
+    compiled = valuegrad_compiled_epochs(X, y, epochs=epochs)
+    if compiled is None:
+        digits.add("valuegrad compiled, nn.fit(compile=True)", "-", "-",
+                   "not measured: nn.fit has no compile=True yet")
+    else:
+        digits.add("valuegrad compiled, nn.fit(compile=True)", f"{compiled[0]:.2f} s",
+                   f"{micrograd_epoch / compiled[0]:.0f}x",
+                   f"measured: {epochs} whole epoch{'s' if epochs > 1 else ''}, "
+                   f"{eager / compiled[0]:.1f}x eager")
+
+    if not quick:
+        runs = [("valuegrad eager", {})]
+        if fit_can_compile():
+            runs.append(("valuegrad compiled", {"compile": True}))
+        for name, options in runs:
+            per_epoch, model = valuegrad_epochs(X, y, epochs=EPOCHS, **options)
+            training.add(name, EPOCHS, f"{per_epoch * EPOCHS:.1f} s",
+                         f"{accuracy(model, X_held_out, y_held_out):.1%}")
+
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(1)
+        version = f"PyTorch {torch.__version__}"
+        loss, torch_epoch = scalar_epoch_seconds(torch_scalar_step, X, y, batches=1)
+        agree("PyTorch (0-d tensors)", loss)
+        digits.add(f"{version}, 0-d tensors", f"{torch_epoch:.1f} s",
+                   f"{micrograd_epoch / torch_epoch:.1f}x",
+                   f"extrapolated: 1 batch timed, times {steps}")
+        loss, vector_epoch, _ = torch_vectorized(X, y, epochs=2)
+        agree("PyTorch (vectorized)", loss)
+        digits.add(f"{version}, vectorized (float64, 1 thread)", f"{vector_epoch * 1e3:.0f} ms",
+                   f"{micrograd_epoch / vector_epoch:.0f}x", "measured: 2 whole epochs")
+        if not quick:
+            per_epoch, model = torch_vectorized(X, y, epochs=EPOCHS)[1:]
+            training.add(f"{version}, vectorized", EPOCHS, f"{per_epoch * EPOCHS:.1f} s",
+                         f"{torch_accuracy(model, X_held_out, y_held_out):.1%}")
+
+    lines = [f"Digits: MLP(64, [32, 10]) on {len(X)} training images, batches of {BATCH} "
+             f"({steps} steps an epoch), cross-entropy, Adam lr {LR}; {len(X_held_out)} "
+             f"images held out. All engines start from the same weights and agree on the "
+             f"first batch's loss to 1e-9.", "",
+             digits.markdown(("digits, one epoch", "seconds per epoch", "vs micrograd", "how"))]
+    if training.rows:
+        lines += ["", training.markdown(("digits, training", "epochs", "time",
+                                         "held-out accuracy"))]
+    return lines
