@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench import digits as d
 from bench import workloads as w
 
 
@@ -84,14 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure")
     parser.add_argument("--quick", action="store_true",
                         help="fewer runs and no training run (for a smoke test)")
+    parser.add_argument("--digits-only", action="store_true",
+                        help="only the digits tables (bench/results.md is left as it is)")
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else args.repeat
+    has_torch = importlib.util.find_spec("torch") is not None
+    if args.digits_only:
+        print("\n" + "\n".join(d.measure(Table, close, quick=args.quick, with_torch=has_torch)))
+        return 0
 
     import micrograd.engine
 
     from autograd import Value
 
-    has_torch = importlib.util.find_spec("torch") is not None
     X, y = w.moons()
     params = w.initial_parameters()
     speed = Table()
@@ -188,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             seconds, steps, accuracy = run(params, X, y)
             training.add(name, f"{seconds:.2f} s", steps, f"{accuracy:.0%}")
 
+    # The digits (before PyTorch's moons row: it imports torch at its end).
+    digits_report = d.measure(Table, close, quick=args.quick, with_torch=has_torch)
+
     # PyTorch last: importing it leaves the collector many more objects to
     # scan, which would slow every figure measured after it.
     if has_torch:
@@ -214,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if training.rows:
         report += ["", training.markdown(("training to 100% accuracy (moons, 100 points)",
                                           "time", "steps", "train accuracy"))]
+    report += ["", *digits_report]
     text = "\n".join(report) + "\n"
     print("\n" + text)
     if not args.quick:

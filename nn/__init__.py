@@ -13,7 +13,7 @@ from nn import data, interop, losses, optim, plots, report  # matplotlib, torch:
 from nn.interop import from_torch
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import MLP, Dropout, Layer, Module, Neuron, load
-from nn.train import History, accuracy, fit
+from nn.train import History, accuracy, confusion_matrix, fit
 
 __all__ = [
     "MLP",
@@ -24,6 +24,7 @@ __all__ = [
     "Neuron",
     "accuracy",
     "binary_cross_entropy_with_logits",
+    "confusion_matrix",
     "cross_entropy",
     "data",
     "fit",

@@ -1,23 +1,28 @@
-"""Small two-dimensional data sets, splitting, and batches: pure Python, reproducible by seed.
+"""Data sets, splitting, and batches: pure Python, reproducible by seed.
 
 Each `make_*` function returns `(X, y)`: X a list of points, each a list of
 floats, and y a list of int class labels 0, 1, ... (scikit-learn's shapes and
 conventions). `seed` may be an int (the same seed gives the same data), a
-`random.Random` to draw from, or None for fresh randomness.
+`random.Random` to draw from, or None for fresh randomness. `load_digits`
+returns real data in the same shapes: 8x8 images of handwritten digits,
+shipped with the package.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import math
 import random
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from numbers import Integral, Real
 from typing import TypeVar
 
 from nn import _checks as check
 
 __all__ = ["make_moons", "make_circles", "make_blobs", "make_xor", "make_spiral",
-           "train_test_split", "batches", "to_pm1"]
+           "load_digits", "train_test_split", "batches", "to_pm1"]
 
 Row = TypeVar("Row")
 Label = TypeVar("Label")
@@ -204,6 +209,41 @@ def make_spiral(n_samples: int = 100, classes: int = 3, noise: float = 0.0,
             X.append([r * math.sin(t), r * math.cos(t)])
             y.append(j)
     return _finish(X, y, 0.0, rng, shuffle)
+
+
+# --- real data ----------------------------------------------------------------
+
+DIGITS_FILE = "datasets/digits.gz"
+DIGITS_COUNT = 1797
+DIGITS_SIDE = 8
+# sha256 of the uncompressed bytes (see nn/datasets/README.md).
+_DIGITS_SHA256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
+
+
+def load_digits() -> tuple[list[list[float]], list[int]]:
+    """The UCI handwritten digits: 1797 images of 8x8 pixels and their digits 0-9.
+
+    Returns `(X, y)`: each X[i] is a list of 64 floats in [0, 1], the image's
+    pixels row by row (the original counts 0..16 divided by 16), and y[i] the
+    digit it shows. The images are those of scikit-learn's `load_digits`, in
+    the same order. They ship with this package (44 kB), so nothing is
+    downloaded. Source: E. Alpaydin and C. Kaynak, "Optical Recognition of
+    Handwritten Digits", UCI Machine Learning Repository (1998), licensed
+    CC BY 4.0; see nn/datasets/README.md.
+    """
+    pixels = DIGITS_SIDE * DIGITS_SIDE
+    try:
+        raw = gzip.decompress(resources.files("nn").joinpath(DIGITS_FILE).read_bytes())
+    except (OSError, EOFError) as error:
+        raise OSError(f"load_digits: cannot read nn/{DIGITS_FILE}, which ships with the "
+                      f"package: {error}") from None
+    if (len(raw) != DIGITS_COUNT * (pixels + 1)
+            or hashlib.sha256(raw).hexdigest() != _DIGITS_SHA256):
+        raise OSError(f"load_digits: nn/{DIGITS_FILE} is damaged (its contents are not the "
+                      f"digits shipped with the package); reinstall valuegrad")
+    scale = 1.0 / 16.0  # a power of two: every pixel is exact
+    X = [[v * scale for v in raw[i * pixels:(i + 1) * pixels]] for i in range(DIGITS_COUNT)]
+    return X, list(raw[DIGITS_COUNT * pixels:])
 
 
 # --- splitting and batching -------------------------------------------------

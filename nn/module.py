@@ -14,6 +14,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from autograd import Constant, Value, no_grad
@@ -283,8 +284,10 @@ _evaluating_lock = threading.Lock()
 
 
 @contextmanager
-def evaluating(model: Any) -> Iterator[None]:
-    """Evaluation mode and no graph inside the block; each module's mode is restored after.
+def evaluating(model: Any, graph: bool = False) -> Iterator[None]:
+    """Evaluation mode (dropout off) inside the block, and no graph unless `graph`;
+    each module's mode is restored after. `graph=True` is for tracing, as
+    `autograd.compile` does, a model in evaluation mode.
 
     Blocks may overlap, in one thread or several: the mode a module had before
     the first block is restored when the last one ends.
@@ -296,8 +299,11 @@ def evaluating(model: Any) -> Iterator[None]:
             _evaluating[m] = (count + 1, mode)
             m.training = False
     try:
-        with no_grad():
+        if graph:
             yield
+        else:
+            with no_grad():
+                yield
     finally:
         with _evaluating_lock:
             for m in modules:
@@ -309,10 +315,19 @@ def evaluating(model: Any) -> Iterator[None]:
                     _evaluating[m] = (count - 1, mode)
 
 
-def output_label(output: Value | Sequence[Value], threshold: float, labels: tuple[Any, Any]):
-    """The class label of one model output: threshold one score, or argmax of several."""
+def output_label(output: Value | float | Sequence[Value | float], threshold: float = 0.0,
+                 labels: tuple[Any, Any] = (0, 1)) -> Any:
+    """The class one model output stands for: the decision rule of `predict`, `accuracy`,
+    `fit`, the plots and the `valuegrad` command.
+
+    One score (a Value or a number) is `labels[1]` when it is above `threshold`, else
+    `labels[0]`; several (a list of Values or numbers) give the index of the largest,
+    the first one on a tie (argmax).
+    """
     if isinstance(output, Value):
         return labels[1] if output.data > threshold else labels[0]
+    if isinstance(output, Real) and not isinstance(output, bool):
+        return labels[1] if output > threshold else labels[0]
     if isinstance(output, (list, tuple)) and output:
         scores = [float(v) for v in output]
         return max(range(len(scores)), key=scores.__getitem__)

@@ -1,4 +1,4 @@
-"""Pictures of training: a classifier's decision boundary and its loss and accuracy curves.
+"""Pictures of training: decision boundaries, loss and accuracy curves, confusion matrices, images.
 
 Needs matplotlib (`pip install 'valuegrad[plot]'`), imported only when a function
 here is called. Each function draws into axes you pass, or makes a new pyplot
@@ -15,7 +15,7 @@ from typing import Any
 from autograd import Value
 
 __all__ = ["CLASS_COLORS", "check_points", "class_scores", "new_figure",
-           "plot_decision_boundary", "plot_history"]
+           "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_images"]
 
 # One colour per class (colour-blind safe: Okabe and Ito's palette); regions use lighter tints.
 CLASS_COLORS = ("#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
@@ -90,6 +90,11 @@ def check_points(X: Any, y: Any, where: str) -> tuple[list[list[float]], list[in
 def class_scores(model: Any, points: list[list[float]]) -> list[list[float]]:
     """Each point's class scores, in evaluation mode: [-s, s] for a single output s
     (class 1 wins when s > 0), else the outputs themselves. Needs no matplotlib."""
+    return _scores(_outputs(model, points))
+
+
+def _outputs(model: Any, points: list[list[float]]) -> list[list[float]]:
+    """Each point's outputs as numbers, in evaluation mode: [s] for a single output s."""
     from nn.module import Module, evaluating
 
     outputs = None
@@ -99,6 +104,11 @@ def class_scores(model: Any, points: list[list[float]]) -> list[list[float]]:
         with evaluating(model):
             results = [model(p) for p in points]
         outputs = [[r.data] if isinstance(r, Value) else [v.data for v in r] for r in results]
+    return outputs
+
+
+def _scores(outputs: list[list[float]]) -> list[list[float]]:
+    """One score per class: [-s, s] for a single output s (class 1 wins when s > 0)."""
     return [[-o[0], o[0]] if len(o) == 1 else o for o in outputs]
 
 
@@ -108,21 +118,17 @@ def _compiled_outputs(model: Any, points: list[list[float]]) -> list[list[float]
     from autograd import GraphChanged, compile
     from nn.module import evaluating
 
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
     try:
-        probe = model(points[0])  # traced with the graph on, as compile needs
-        count = 1 if isinstance(probe, Value) else len(probe)
-        if count == 1:
-            functions = [compile(lambda a, b: model([a, b]))]
-        else:  # a compiled function returns one Value: one per output
-            functions = [compile(lambda a, b, k=k: model([a, b])[k]) for k in range(count)]
-        outputs = [[f.forward(a, b) for f in functions] for a, b in points]
+        with evaluating(model, graph=True):  # traced with the graph on, as compile needs
+            probe = model(points[0])
+            count = 1 if isinstance(probe, Value) else len(probe)
+            if count == 1:
+                functions = [compile(lambda a, b: model([a, b]))]
+            else:  # a compiled function returns one Value: one per output
+                functions = [compile(lambda a, b, k=k: model([a, b])[k]) for k in range(count)]
+            outputs = [[f.forward(a, b) for f in functions] for a, b in points]
     except (GraphChanged, TypeError, ValueError):
         return None
-    finally:
-        for module, mode in modes:
-            module.training = mode
     # A model that reads .data or makes new leaves would replay wrongly: check a few points.
     with evaluating(model):
         for i in (0, len(points) // 2, len(points) - 1):
@@ -198,9 +204,9 @@ def plot_decision_boundary(model: Any, X: Sequence, y: Sequence, ax: Any = None,
     ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.85)
 
     if title is None:
-        title = f"training accuracy {_accuracy(class_scores(model, points), classes):.1%}"
+        title = f"training accuracy {_accuracy(_outputs(model, points), classes):.1%}"
         if val_points:
-            title += f", validation {_accuracy(class_scores(model, val_points), val_classes):.1%}"
+            title += f", validation {_accuracy(_outputs(model, val_points), val_classes):.1%}"
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -210,8 +216,10 @@ def plot_decision_boundary(model: Any, X: Sequence, y: Sequence, ax: Any = None,
     return ax
 
 
-def _accuracy(scores: list[list[float]], classes: list[int]) -> float:
-    predicted = [max(range(len(s)), key=s.__getitem__) for s in scores]
+def _accuracy(outputs: list[list[float]], classes: list[int]) -> float:
+    from nn.module import output_label
+
+    predicted = [output_label(o[0] if len(o) == 1 else o) for o in outputs]
     return sum(p == c for p, c in zip(predicted, classes)) / len(classes)
 
 
@@ -261,4 +269,83 @@ def plot_history(history: Any, axes: Any = None, *, title: str | None = None) ->
     figure = axes[0].figure
     if title:
         figure.suptitle(title)
+    return figure
+
+
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]], ax: Any = None, *,
+                          title: str | None = None) -> Any:
+    """Draw a confusion matrix (such as `nn.confusion_matrix`'s): row = true class,
+    column = predicted class, each cell's count written in it, the diagonal (correct)
+    in the darkest shades. Returns the Axes."""
+    counts = [list(row) for row in matrix]
+    n = len(counts)
+    if n == 0 or any(len(row) != n for row in counts):
+        raise ValueError("plot_confusion_matrix: matrix must be square and non-empty")
+    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for row in counts for c in row):
+        raise ValueError("plot_confusion_matrix: the counts must be ints >= 0")
+    if ax is None:
+        _, ax = _pyplot_axes(1, (0.55 * n + 1.5, 0.55 * n + 1.2))
+    top = max(max(row) for row in counts) or 1
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=top)
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            if count:
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                        color="white" if count > top / 2 else "black")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    total = sum(map(sum, counts))
+    correct = sum(counts[k][k] for k in range(n))
+    ax.set_title(title if title is not None else
+                 f"{correct} of {total} right ({correct / max(total, 1):.1%})")
+    return ax
+
+
+def plot_images(images: Sequence[Sequence[float]], titles: Sequence[str] | None = None, *,
+                ncols: int = 10, side: int | None = None, cmap: str = "gray_r",
+                symmetric: bool = False, scale: float = 0.9) -> Any:
+    """Draw flat square images (such as 8x8 digits, 64 numbers row by row) in a grid.
+
+    `titles` go above the images. By default 0 is white and the largest value black
+    (`gray_r`); `symmetric=True` centres the colour map on 0 for signed values such
+    as weights (use a diverging map such as "RdBu_r"). Returns the Figure.
+    """
+    images = [list(map(float, image)) for image in images]
+    if not images:
+        raise ValueError("plot_images: no images")
+    size = len(images[0])
+    side = side or math.isqrt(size)
+    if side * side != size or any(len(image) != size for image in images):
+        raise ValueError(f"plot_images: every image must have {side}x{side} = {side * side} "
+                         f"values, got {sorted({len(image) for image in images})}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"plot_images: {len(titles)} titles for {len(images)} images")
+    ncols = max(1, min(ncols, len(images)))
+    nrows = math.ceil(len(images) / ncols)
+    _require_matplotlib()
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(nrows, ncols, squeeze=False,
+                                figsize=(scale * ncols, scale * nrows + 0.3 * (titles is not None)),
+                                layout="constrained")
+    for k, ax in enumerate(ax for row in axes for ax in row):
+        if k >= len(images):
+            ax.set_axis_off()
+            continue
+        # A thin frame, so that white pixels at the edge still show where the image ends.
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("#9ca3af")
+            spine.set_linewidth(0.6)
+        rows = [images[k][r * side:(r + 1) * side] for r in range(side)]
+        if symmetric:
+            limit = max(abs(v) for v in images[k]) or 1.0
+            ax.imshow(rows, cmap=cmap, vmin=-limit, vmax=limit)
+        else:
+            ax.imshow(rows, cmap=cmap, vmin=0.0, vmax=max(1.0, max(images[k])))
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
     return figure

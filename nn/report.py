@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nn import _checks as check
+from nn.module import output_label
 from nn.plots import CLASS_COLORS, TRAIN_COLOR, VALIDATION_COLOR, check_points, class_scores
 
 __all__ = ["TrainingReplay"]
@@ -86,7 +87,7 @@ class TrainingReplay:
             if not all(math.isfinite(s) for s in scores):
                 cells.append(UNKNOWN)
                 continue
-            best = max(range(len(scores)), key=scores.__getitem__)
+            best = output_label(scores)
             others = [s for k, s in enumerate(scores) if k != best]
             lead = scores[best] - max(others) if others else CLEAR_MARGIN
             if best >= len(CLASS_COLORS):

@@ -1,4 +1,5 @@
-"""Training: `fit` runs the loop, `accuracy` scores a model, `History` records the run."""
+"""Training: `fit` runs the loop, `accuracy` and `confusion_matrix` score a model,
+`History` records the run."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 
 from autograd import Value
 from nn import _checks as check
-from nn import optim
+from nn import data, optim
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import evaluating, output_label
 
@@ -29,8 +30,6 @@ LOSSES: dict[str, Callable[[Any, Any], Value]] = {
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "cross_entropy": cross_entropy,
 }
-OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
-              "adagrad": "Adagrad"}
 
 
 @dataclass
@@ -98,6 +97,26 @@ def accuracy(model: Callable[[Any], Any], X: Sequence, y: Sequence,
     return _fraction_correct(outputs, y, pair or (-1, 1), threshold)
 
 
+def confusion_matrix(model: Callable[[Any], Any], X: Sequence, y: Sequence,
+                     classes: int | None = None) -> list[list[int]]:
+    """Counts of (true class, predicted class): `matrix[t][p]` samples of class `t` were
+    predicted as `p`. For a model with several outputs and class indices as labels
+    (evaluated as `accuracy` does); `classes` defaults to the number of outputs."""
+    check.samples("confusion_matrix", X, y)
+    with evaluating(model):
+        outputs = [model(x) for x in X]
+    if classes is None:
+        classes = 2 if isinstance(outputs[0], Value) else len(outputs[0])
+    classes = check.positive_int("confusion_matrix", "classes", classes)
+    if not _are_class_indices(y, classes):
+        raise ValueError(f"confusion_matrix: labels must be class indices 0 to {classes - 1}, "
+                         f"got {_some_values(y)}")
+    matrix = [[0] * classes for _ in range(classes)]
+    for t, output in zip(y, outputs):
+        matrix[t][output_label(output)] += 1
+    return matrix
+
+
 def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], Value] = "hinge",
         optimizer: Any = "sgd", lr: float | Callable[[int], float] | None = None,
         epochs: int = 100, batch_size: int | None = None,
@@ -111,9 +130,10 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
       or a function `loss(outputs, targets) -> Value` giving the batch's mean loss.
       For "hinge", 0/1 labels are used as -1/+1; for "bce", -1/+1 labels as 0/1.
     - `optimizer`: an optimizer from `nn.optim` (or anything with `step()` and
-      `zero_grad()`), or its name: "sgd", "adam", "adamw", "rmsprop", "adagrad".
-    - `lr`: the learning rate, or a function of the epoch (0, 1, ...) giving it;
-      None keeps the optimizer's own.
+      `zero_grad()`, such as PyTorch's), or its name, a key of `nn.optim.OPTIMIZERS`.
+    - `lr`: the learning rate, or a function of the epoch (0, 1, ...) giving it
+      (run as a `LambdaLR` schedule with base learning rate 1); None keeps the
+      optimizer's own.
     - `batch_size`: None trains on the whole set at once (one step per epoch);
       otherwise mini-batches, reshuffled each epoch when `shuffle`, with `seed`.
     - `validation`: `(X_val, y_val)`, scored after every epoch.
@@ -121,7 +141,7 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
       loss and restore the weights of the best epoch (needs `validation`).
     - `l2`: adds `l2_penalty(model.parameters(), l2)` to the loss that is minimized.
     - `schedule`: a learning-rate scheduler built on `optimizer` (its `step()` is
-      called after every epoch).
+      called after every epoch); not together with a function as `lr`.
     - `progress`: show a progress bar with loss and accuracy (terminal or Jupyter).
     - `callback`: called after every epoch as `callback(epoch, history)`; returning
       True stops training there.
@@ -153,11 +173,17 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     lr_at = lr if callable(lr) else None
     if lr_at is not None:
         check.non_negative("fit", "lr(0)", lr_at(0))
+        if schedule is not None:
+            raise ValueError("fit: lr is a function of the epoch, which is a schedule already; "
+                             "pass either it or schedule, not both")
     elif lr is not None:
         check.non_negative("fit", "lr", lr)
     parameters = model.parameters()
-    optimizer = _make_optimizer(optimizer, parameters, lr_at(0) if lr_at else lr)
-    if schedule is not None:
+    # A function of the epoch is the learning rate itself: the base rate it multiplies is 1.
+    optimizer = _make_optimizer(optimizer, parameters, 1.0 if lr_at else lr)
+    if lr_at is not None:
+        schedule = optim.lr_scheduler.LambdaLR(optimizer, _checked_lr(lr_at, epochs))
+    elif schedule is not None:
         if not callable(getattr(schedule, "step", None)):
             raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
                             f"got {type(schedule).__name__}")
@@ -186,23 +212,17 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
 
     history = History()
     rng = random.Random(seed)
-    order = list(range(len(X)))
-    step_size = batch_size or len(X)
+    indices = list(range(len(X)))
+    # A full batch keeps the samples in order, so that the sum is micrograd's, to the bit.
+    shuffle = shuffle and batch_size is not None
     best_loss, best_state, waited = math.inf, None, 0
     bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress)
     try:
         with _interrupt_after_step() as interrupted:
             for epoch in bar:
-                if lr_at is not None:
-                    lr_now = lr_at(epoch)
-                    check.non_negative("fit", f"lr({epoch})", lr_now)
-                    _set_lr(optimizer, lr_now)
                 history.lr.append(_get_lr(optimizer))
-                if shuffle and batch_size is not None:
-                    rng.shuffle(order)
                 total_loss, correct, seen = 0.0, 0, 0
-                for start in range(0, len(X), step_size):
-                    batch = order[start:start + step_size]
+                for _, batch in data.batches(indices, indices, batch_size, shuffle, rng):
                     outputs = [model(X[i]) for i in batch]
                     data_loss = loss_function(outputs, [targets[i] for i in batch])
                     objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
@@ -292,14 +312,26 @@ def _loss_function(loss: Any) -> Callable[[Any, Any], Value]:
                      f"loss(outputs, targets) -> Value")
 
 
+def _checked_lr(lr_at: Callable[[int], float], epochs: int) -> Callable[[int], float]:
+    """`lr_at` with fit's checks, for LambdaLR. The schedule is stepped once more after the
+    last epoch, which trains nothing: the function is not asked about that epoch."""
+    last = 0.0
+
+    def lr(epoch: int) -> float:
+        nonlocal last
+        if epoch < epochs:
+            last = check.non_negative("fit", f"lr({epoch})", lr_at(epoch))
+        return last
+
+    return lr
+
+
 def _make_optimizer(optimizer: Any, parameters: list[Value], lr: float | None) -> Any:
     if isinstance(optimizer, str):
-        name = OPTIMIZERS.get(optimizer.lower())
-        if name is None or not hasattr(optim, name):
+        if optimizer.lower() not in optim.OPTIMIZERS:
             raise ValueError(f"fit: unknown optimizer {optimizer!r}; use one of "
-                             f"{', '.join(OPTIMIZERS)} or an optimizer instance")
-        cls = getattr(optim, name)
-        return cls(parameters) if lr is None else cls(parameters, lr=lr)
+                             f"{', '.join(optim.OPTIMIZERS)} or an optimizer instance")
+        return optim.make_optimizer(optimizer, parameters, lr)
     if not (callable(getattr(optimizer, "step", None))
             and callable(getattr(optimizer, "zero_grad", None))):
         raise TypeError(f"fit: optimizer must be a name or an optimizer (with step() and "

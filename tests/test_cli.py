@@ -120,6 +120,39 @@ def test_other_optimizers_and_a_constant_lr(tmp_path, capsys, optimizer):
     assert nn.load(tmp_path / "model.json").config()["activation"] == "tanh"
 
 
+def test_every_registry_optimizer_trains_with_a_default_lr(tmp_path, capsys):
+    # An optimizer with no tuned toy learning rate uses the registry's default.
+    assert set(nn.cli.TOY_LR) <= set(nn.optim.OPTIMIZERS)
+    untuned = [name for name in nn.optim.OPTIMIZERS if name not in nn.cli.TOY_LR and name != "sgd"]
+    for name in untuned:
+        status, out, _ = run(capsys, "train", "--optimizer", name, "--epochs", "1", "--samples",
+                             "10", "--out", tmp_path, "--no-progress")
+        assert status == 0
+        assert f"{name}, lr {nn.optim.OPTIMIZERS[name].default_lr:g}," in out
+
+
+def test_digits_trains_with_its_own_defaults(tmp_path, capsys):
+    status, out, _ = run(capsys, "train", "--dataset", "digits", "--epochs", "1", "--out",
+                         tmp_path, "--no-progress")
+    assert status == 0
+    assert "1347 training and 450 held-out images" in out  # 25% of 1797 held out
+    assert "adam, lr 0.005, 1 epochs, batches of 32, cross-entropy loss + 0 L2" in out
+    model = nn.load(tmp_path / "model.json")
+    assert model.config()["nin"] == 64 and model.config()["nouts"] == [32, 10]
+    X, y = nn.data.load_digits()
+    _, X_val, _, y_val = nn.data.train_test_split(X, y, test_size=0.25, seed=1337)
+    assert percent(out, "validation") == pytest.approx(nn.accuracy(model, X_val, y_val),
+                                                       abs=5e-4)
+    assert percent(out, "validation") > 0.3  # one epoch: far above chance (10%)
+    assert (tmp_path / "confusion_matrix.png").read_bytes().startswith(PNG_MAGIC)
+    assert not (tmp_path / "decision_boundary.png").exists()
+
+
+def test_digits_takes_no_samples_count(capsys):
+    status, _, err = run(capsys, "train", "--dataset", "digits", "--samples", "100")
+    assert status == 2 and "--samples does not apply to digits" in err
+
+
 @pytest.mark.parametrize("dataset", ["blobs", "spiral"])
 def test_three_class_data_sets_get_three_outputs(tmp_path, capsys, dataset):
     status, out, _ = run(capsys, "train", "--dataset", dataset, "--epochs", "2", "--samples",

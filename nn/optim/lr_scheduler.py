@@ -19,9 +19,14 @@ from numbers import Real
 from typing import Any
 
 from nn import _checks as check
-from nn.optim import Optimizer, _non_negative
+from nn.optim.optimizers import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR"]
+
+
+def _non_negative(owner: str, name: str, value: Any) -> float:
+    # As in PyTorch, only negatives (and nan) are refused: inf passes.
+    return check.non_negative(owner, name, value, finite=False)
 
 
 def _power(base: float, exponent: int) -> float:
@@ -42,8 +47,13 @@ class LRScheduler:
     _settings: tuple[str, ...] = ()
 
     def __init__(self, optimizer: Optimizer) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: optimizer must be an nn.optim optimizer, "
+        # PyTorch's optimizers keep their learning rates the same way, so they can be scheduled too.
+        groups = getattr(optimizer, "param_groups", None)
+        if not isinstance(optimizer, Optimizer) and not (
+                isinstance(groups, list) and groups
+                and all(isinstance(g, dict) and "lr" in g for g in groups)):
+            raise TypeError(f"{type(self).__name__}: optimizer must be an nn.optim optimizer "
+                            f"(or one with param_groups, as PyTorch's), "
                             f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.base_lrs: list[float] = [group["lr"] for group in optimizer.param_groups]
