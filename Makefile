@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench lint clean
+.PHONY: demo docs test bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-demo
 
-# micrograd's demo trained by the valuegrad command, then the graph of one neuron
-# (the picture in the README).
+NEURON := "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
+
+# micrograd's demo trained by the valuegrad command, then the graph of one neuron.
+# Everything goes to runs/ (ignored by git): the commands leave a clone unchanged.
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/valuegrad train --out runs/moons
-	$(VENV)/bin/valuegrad graph "tanh(x1*w1 + x2*w2 + b)" \
-		x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432 --out docs/neuron.svg
+	$(VENV)/bin/valuegrad graph $(NEURON) --out runs/neuron.svg
+
+# The README's picture, redrawn on purpose (its bytes depend on the renderer installed).
+docs: $(VENV)/.installed-demo
+	$(VENV)/bin/valuegrad graph $(NEURON) --out docs/neuron.svg
 
 # Every test, and every notebook executed top to bottom.
 test: $(VENV)/.installed-dev
@@ -35,6 +40,7 @@ bench: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -144,7 +144,7 @@ def _preopen_read_only(wasi, directory: str) -> None:
     # The way to ask for read-only access changed between wasmtime releases.
     if hasattr(wasmtime, "DirPerms"):
         wasi.preopen_dir(directory, directory, wasmtime.DirPerms.READ_ONLY,
-                         wasmtime.FilePerms.READ_ONLY)
+                         wasmtime.FilePerms.READ_ONLY)  # type: ignore[attr-defined]
     else:
         try:
             wasi.preopen_dir(directory, directory, fs_mutable=False)
@@ -181,7 +181,9 @@ def svg_to_png(svg: bytes, zoom: float = 2.0) -> bytes:
         linker.define_wasi()
         instance = linker.instantiate(store, module)
         try:
-            instance.exports(store)["_start"](store)
+            start = instance.exports(store)["_start"]
+            assert isinstance(start, wasmtime.Func)
+            start(store)
             code = 0
         except wasmtime.ExitTrap as trap:
             code = trap.code

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
@@ -406,7 +407,7 @@ def backward_frames(root: Value, gradient: float = 1.0, rankdir: str = "LR",
     order = _order_within_limit(root, max_nodes, "backward_frames")
     groups = _parameter_groups(group)
     names = value_names(order)
-    options = {"rankdir": rankdir, "groups": groups, "color_grad": color_grad}
+    options: dict[str, Any] = {"rankdir": rankdir, "groups": groups, "color_grad": color_grad}
     steps = backward_steps(root, gradient)
     seeded = {v: 0.0 for v in order}
     seeded[root] = float(gradient)

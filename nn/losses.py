@@ -21,7 +21,7 @@ def _flatten(items: Any, where: str, what: str) -> list:
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
         raise TypeError(f"{where}: {what} must be a Value, a number or a list of them, "
                         f"got {type(items).__name__}")
-    flat = []
+    flat: list[Any] = []
     for item in items:
         if isinstance(item, (list, tuple)):
             flat.extend(item)

@@ -489,7 +489,7 @@ class MLP(Module):
         self.dropouts: list[Dropout] = []
         if self.dropout:
             self.dropouts = [Dropout(self.dropout, seed=rng.getrandbits(64)) for _ in range(last)]
-        steps: list[Module] = []
+        steps: list[Layer | Dropout] = []
         for i, layer in enumerate(self.layers):
             steps.append(layer)
             if self.dropouts and i < last:

@@ -53,7 +53,8 @@ def _tint(color: str, amount: float) -> tuple[float, float, float]:
     """`color` mixed with white: `amount` 0 is white, 1 the colour itself."""
     from matplotlib.colors import to_rgb
 
-    return tuple(1.0 - amount * (1.0 - c) for c in to_rgb(color))
+    red, green, blue = (1.0 - amount * (1.0 - c) for c in to_rgb(color))
+    return red, green, blue
 
 
 def _class_indices(y: Sequence, where: str) -> list[int]:

@@ -156,7 +156,8 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     elif lr is not None:
         check.non_negative("fit", "lr", lr)
     parameters = model.parameters()
-    optimizer = _make_optimizer(optimizer, parameters, lr_at(0) if lr_at else lr)
+    optimizer = _make_optimizer(optimizer, parameters,
+                                lr_at(0) if lr_at is not None else lr)  # type: ignore[arg-type]
     if schedule is not None:
         if not callable(getattr(schedule, "step", None)):
             raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
@@ -329,7 +330,7 @@ def _set_lr(optimizer: Any, lr: float) -> None:
 
 def _label_pair(labels: Sequence) -> tuple[int, int] | None:
     """(0, 1) or (-1, 1) when every label is one of them, else None."""
-    values = set()
+    values: set[Any] = set()
     for label in labels:
         if isinstance(label, bool) or not isinstance(label, Real):
             return None
@@ -342,7 +343,7 @@ def _label_pair(labels: Sequence) -> tuple[int, int] | None:
 
 
 def _are_class_indices(labels: Sequence, classes: int) -> bool:
-    return all(isinstance(t, Integral) and not isinstance(t, bool) and 0 <= t < classes
+    return all(isinstance(t, Integral) and not isinstance(t, bool) and 0 <= int(t) < classes
                for t in labels)
 
 
@@ -352,7 +353,8 @@ def _loss_targets(labels: Sequence, loss_function: Callable) -> list:
     if loss_function is hinge and pair == (0, 1):
         return [2 * t - 1 for t in labels]
     if loss_function is binary_cross_entropy_with_logits and pair == (-1, 1):
-        return [(t + 1) // 2 if isinstance(t, Integral) else (t + 1.0) / 2.0 for t in labels]
+        return [(int(t) + 1) // 2 if isinstance(t, Integral) else (t + 1.0) / 2.0
+                for t in labels]
     return list(labels)
 
 
