@@ -7,12 +7,15 @@
 
 Errors in the arguments print `valuegrad: error: ...` and exit with status 2;
 failures while running (a model file that cannot be read, log of a negative
-number, a diverging training run) exit with status 1.
+number, a diverging training run) exit with status 1; Ctrl-C exits with 130
+(`train` first writes the model and history trained so far). Every file is
+written whole or not at all (through a temporary file renamed over it).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import keyword
 import math
 import sys
@@ -21,9 +24,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nn import data
+from nn._files import write_atomically
 
 USAGE_ERROR = 2
 RUNTIME_ERROR = 1
+INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C (128 + SIGINT)
 
 # Each data set: how to make `n` points from a seed, and how many classes it has.
 BLOB_CENTERS = [[-2.0, -1.0], [2.0, -1.0], [0.0, 2.0]]
@@ -42,6 +47,11 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 DEFAULT_LR = {"momentum": 0.1, "rmsprop": 0.01, "adam": 0.05, "adamw": 0.05}
 MAX_GRAPH_NODES = 500
 GRAPH_FORMATS = (".svg", ".png")
+# Limits checked before anything is allocated (the model's size is limited by
+# nn.module.MAX_PARAMETERS).
+MAX_SAMPLES = 100_000
+MAX_EPOCHS = 1_000_000
+MAX_DIGITS = 30   # of any whole number on the command line, such as --seed
 
 
 class CommandError(Exception):
@@ -60,23 +70,46 @@ class _Parser(argparse.ArgumentParser):
 
 # --- argument types: each turns one string into a value or says what is wrong ---------
 
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` quoted for an error message, cut short if long."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _whole_number(text: str) -> int:
+    digits = text.strip().lstrip("+-")
+    if not digits.isdigit() or not digits.isascii() or len(digits) > MAX_DIGITS:
+        limit = f" of at most {MAX_DIGITS} digits" if len(digits) > MAX_DIGITS else ""
+        raise argparse.ArgumentTypeError(f"must be a whole number{limit}, got {_shown(text)}")
+    return int(text)
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text)
+
+
 def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    number = _whole_number(text)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     return number
+
+
+def _at_most(limit: int) -> Callable[[str], int]:
+    def checked(text: str) -> int:
+        number = _positive_int(text)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:,}, got {number:,}")
+        return number
+    return checked
 
 
 def _finite_float(text: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
     if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {_shown(text)}")
     return number
 
 
@@ -95,13 +128,23 @@ def _non_negative_float(text: str) -> float:
 
 
 def _layer_widths(text: str) -> list[int]:
+    from nn.module import MAX_PARAMETERS
+
     widths = []
-    for part in text.split(","):
+    parts = text.split(",")
+    if len(parts) > 1000:
+        raise argparse.ArgumentTypeError(f"at most 1000 layers, got {len(parts):,}")
+    for part in parts:
         part = part.strip()
-        if not part.isdigit() or int(part) < 1:
+        if (not part.isdigit() or not part.isascii() or len(part) > MAX_DIGITS
+                or int(part) < 1):
             raise argparse.ArgumentTypeError(
                 f"must be layer widths separated by commas, such as 16,16; "
-                f"{part!r} in {text!r} is not a positive whole number")
+                f"{_shown(part)} in {_shown(text)} is not a positive whole number")
+        if int(part) > MAX_PARAMETERS:
+            raise argparse.ArgumentTypeError(
+                f"a layer of {int(part):,} neurons is more than a model of at most "
+                f"{MAX_PARAMETERS:,} parameters can have")
         widths.append(int(part))
     return widths
 
@@ -119,7 +162,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `valuegrad` command, with its subcommands."""
-    from nn.module import ACTIVATIONS
+    from nn.module import ACTIVATIONS, MAX_PARAMETERS
 
     parser = _Parser(prog="valuegrad", description="A scalar autograd engine to learn "
                      "backpropagation from: train a small network, or draw a computation graph.")
@@ -136,11 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="moons, circles and xor have 2 classes (one output, hinge loss); "
                        "blobs and spiral have 3 (one output per class, cross-entropy). "
                        "Default: moons")
-    train.add_argument("--samples", type=_positive_int, default=100, metavar="N",
+    train.add_argument("--samples", type=_at_most(MAX_SAMPLES), default=100, metavar="N",
                        help="points in the training set, and again in the validation set "
-                       "(a second draw with seed + 1). Default: 100")
+                       f"(a second draw with seed + 1), at most {MAX_SAMPLES:,}. Default: 100")
     train.add_argument("--hidden", type=_layer_widths, default=[16, 16], metavar="WIDTHS",
-                       help="hidden layer widths, comma-separated. Default: 16,16")
+                       help="hidden layer widths, comma-separated; the whole model may have "
+                       f"at most {MAX_PARAMETERS:,} parameters. Default: 16,16")
     train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
                        default="relu", help="of the hidden layers. Default: relu")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
@@ -149,13 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a constant learning rate. Default: for sgd micrograd's schedule "
                        "from 1.0 down to 0.1; " + ", ".join(f"{name} {lr}" for name, lr
                                                            in DEFAULT_LR.items()))
-    train.add_argument("--epochs", type=_positive_int, default=100, metavar="N",
-                       help="passes over the training set. Default: 100")
-    train.add_argument("--batch-size", type=_positive_int, metavar="N",
+    train.add_argument("--epochs", type=_at_most(MAX_EPOCHS), default=100, metavar="N",
+                       help=f"passes over the training set, at most {MAX_EPOCHS:,}. Default: 100")
+    train.add_argument("--batch-size", type=_at_most(MAX_SAMPLES), metavar="N",
                        help="samples per step. Default: all of them (full batch)")
     train.add_argument("--l2", type=_non_negative_float, default=1e-4, metavar="ALPHA",
                        help="weight of the L2 penalty alpha * sum(p^2). Default: 1e-4")
-    train.add_argument("--seed", type=int, default=1337,
+    train.add_argument("--seed", type=_seed, default=1337,
                        help="seeds the data, the initial weights and the batches. Default: 1337")
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="where to write the files. Default: runs/<dataset>")
@@ -205,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.status
     except KeyboardInterrupt:
         print("valuegrad: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 # --- train ------------------------------------------------------------------------------
@@ -238,16 +282,20 @@ def run_train(args: argparse.Namespace) -> int:
 
     _check_plotting()
     make, classes, data_note = DATASETS[args.dataset]
+    outputs = 1 if classes == 2 else classes
+    try:  # the model's size, before anything is allocated
+        nn.MLP.parameter_count(2, [*args.hidden, outputs])
+    except ValueError as error:
+        raise CommandError(f"argument --hidden: {error}", USAGE_ERROR) from None
     out_dir = args.out if args.out is not None else Path("runs") / args.dataset
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
         raise CommandError(f"cannot create the output directory {out_dir}: "
-                           f"{error.strerror or error}") from None
+                           f"{getattr(error, 'strerror', None) or error}") from None
 
     X, y = make(args.samples, args.seed)
     X_val, y_val = make(args.samples, args.seed + 1)
-    outputs = 1 if classes == 2 else classes
     model = nn.MLP(2, [*args.hidden, outputs], activation=args.activation, seed=args.seed)
     loss = "hinge" if classes == 2 else "cross_entropy"
     if args.lr is not None:
@@ -277,25 +325,39 @@ def run_train(args: argparse.Namespace) -> int:
         raise CommandError("training diverged (the weights are no longer finite numbers); "
                            "try a smaller --lr")
 
-    train_accuracy = nn.accuracy(model, X, y)
-    val_accuracy = nn.accuracy(model, X_val, y_val)
     paths = {name: out_dir / name for name in
              ("decision_boundary.png", "loss.png", "model.json", "history.csv")}
-    try:
+
+    def write_model_and_history() -> None:
         model.save(paths["model.json"])
         history.to_csv(paths["history.csv"])
+
+    if history.interrupted:
+        # Ctrl-C: keep what was trained (fit stopped after a whole step), skip the plots.
+        _write_files(out_dir, write_model_and_history)
+        print(f"interrupted during epoch {history.epochs}: wrote the model and history "
+              f"trained so far to {out_dir}:", file=sys.stderr)
+        for name in ("model.json", "history.csv"):
+            print(f"  {paths[name]}", file=sys.stderr)
+        return INTERRUPTED
+
+    train_accuracy = nn.accuracy(model, X, y)
+    val_accuracy = nn.accuracy(model, X_val, y_val)
+
+    def write() -> None:
+        write_model_and_history()
         figure, ax = plots.new_figure(figsize=(6.0, 5.2))
         plots.plot_decision_boundary(
             model, X, y, ax=ax, validation=(X_val, y_val),
             title=f"{args.dataset}: training accuracy {_percent(train_accuracy)}, "
                   f"validation {_percent(val_accuracy)}")
-        figure.savefig(paths["decision_boundary.png"], dpi=120, bbox_inches="tight")
+        _save_figure(figure, paths["decision_boundary.png"], dpi=120, bbox_inches="tight")
         figure, axes = plots.new_figure(ncols=2, figsize=(10.0, 3.8))
         plots.plot_history(history, axes,
                            title=f"{args.dataset}: {model}, {args.optimizer}")
-        figure.savefig(paths["loss.png"], dpi=120)
-    except OSError as error:
-        raise CommandError(f"cannot write to {out_dir}: {error.strerror or error}") from None
+        _save_figure(figure, paths["loss.png"], dpi=120)
+
+    _write_files(out_dir, write)
 
     print(f"training accuracy: {_percent(train_accuracy)}")
     print(f"validation accuracy: {_percent(val_accuracy)}")
@@ -303,6 +365,19 @@ def run_train(args: argparse.Namespace) -> int:
     for path in paths.values():
         print(f"  {path}")
     return 0
+
+
+def _write_files(out_dir: Path, write: Callable[[], object]) -> None:
+    try:
+        write()
+    except OSError as error:  # "cannot write <file>: <why>"
+        raise CommandError(error.strerror or f"cannot write to {out_dir}: {error}") from None
+
+
+def _save_figure(figure: Any, path: Path, **options: Any) -> None:
+    image = io.BytesIO()
+    figure.savefig(image, format="png", **options)
+    write_atomically(path, image.getvalue())
 
 
 # --- predict ----------------------------------------------------------------------------
@@ -434,9 +509,12 @@ def _write_graph(out: Any, path: Path, format: str) -> None:
         raise CommandError(str(error)) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(image)
-    except OSError as error:
-        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
+        write_atomically(path, image)
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
+        message = getattr(error, "strerror", None) or str(error)
+        if not message.startswith("cannot write"):
+            message = f"cannot write {path}: {message}"
+        raise CommandError(message) from None
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import random
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 from autograd import Value
 from nn import _checks as check
 from nn import optim
+from nn._files import write_atomically
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import evaluating, output_label
 
@@ -62,16 +64,20 @@ class History:
         return len(self.train_loss)
 
     def to_csv(self, path: str | os.PathLike) -> None:
-        """Write one row per epoch: epoch, then every column that has values."""
+        """Write one row per epoch: epoch, then every column that has values.
+
+        The file is replaced in one step, never left half-written (see `Module.save`).
+        """
         columns = {name: values for name, values in (
             ("train_loss", self.train_loss), ("train_accuracy", self.train_accuracy),
             ("val_loss", self.val_loss), ("val_accuracy", self.val_accuracy),
             ("lr", self.lr)) if values}
-        with open(path, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["epoch", *columns])
-            for epoch in range(self.epochs):
-                writer.writerow([epoch, *(repr(values[epoch]) for values in columns.values())])
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["epoch", *columns])
+        for epoch in range(self.epochs):
+            writer.writerow([epoch, *(repr(values[epoch]) for values in columns.values())])
+        write_atomically(path, text.getvalue())
 
 
 def accuracy(model: Callable[[Any], Any], X: Sequence, y: Sequence,
