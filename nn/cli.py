@@ -349,6 +349,7 @@ def run_train(args: argparse.Namespace) -> int:
         figure, ax = plots.new_figure(figsize=(6.0, 5.2))
         plots.plot_decision_boundary(
             model, X, y, ax=ax, validation=(X_val, y_val),
+            resolution=_grid_resolution(len(model.parameters())),
             title=f"{args.dataset}: training accuracy {_percent(train_accuracy)}, "
                   f"validation {_percent(val_accuracy)}")
         _save_figure(figure, paths["decision_boundary.png"], dpi=120, bbox_inches="tight")
@@ -365,6 +366,12 @@ def run_train(args: argparse.Namespace) -> int:
     for path in paths.values():
         print(f"  {path}")
     return 0
+
+
+def _grid_resolution(parameters: int) -> int:
+    """Points per side of the decision boundary's grid: 100 for the default model, fewer
+    for a large one, so that drawing takes seconds rather than minutes."""
+    return max(10, min(100, math.isqrt(4_000_000 // parameters)))
 
 
 def _write_files(out_dir: Path, write: Callable[[], object]) -> None:
@@ -428,18 +435,28 @@ def run_predict(args: argparse.Namespace) -> int:
 # --- graph ------------------------------------------------------------------------------
 
 def parse_assignments(texts: Sequence[str]) -> dict[str, float]:
-    """`["x=2", "w=-3"]` as `{"x": 2.0, "w": -3.0}`; a usage CommandError names a bad one."""
+    """`["x=2", "w=-3"]` as `{"x": 2.0, "w": -3.0}`; a usage CommandError names a bad one.
+
+    Names are NFKC-normalized as in the expression: `ﬁ=3` gives the variable fi.
+    """
+    from nn.expression import normalize_name
+
     values: dict[str, float] = {}
     for text in texts:
-        name, equals, number = text.partition("=")
-        name = name.strip()
+        written, equals, number = text.partition("=")
+        written = written.strip()
         if not equals:
             raise CommandError(f"expected NAME=VALUE (such as x=2, no spaces around =), "
-                               f"got {text!r}", USAGE_ERROR)
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise CommandError(f"{name!r} in {text!r} is not a variable name", USAGE_ERROR)
+                               f"got {_shown(text)}", USAGE_ERROR)
+        name = normalize_name(written)
+        if (not written.isidentifier() or not name.isidentifier()
+                or keyword.iskeyword(name)):
+            raise CommandError(f"{_shown(written)} in {_shown(text)} is not a variable name",
+                               USAGE_ERROR)
         if name in values:
-            raise CommandError(f"{name} is given twice", USAGE_ERROR)
+            also = "" if name == written else f" ({written!r} is {name!r} after Unicode " \
+                                              f"normalization)"
+            raise CommandError(f"{name} is given twice{also}", USAGE_ERROR)
         try:
             values[name] = _finite_float(number)
         except argparse.ArgumentTypeError as error:
@@ -480,11 +497,24 @@ def run_graph(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     except ValueError as error:  # a variable missing or not in the expression
         raise CommandError(str(error), USAGE_ERROR) from None
-    nodes = len(topological_order(out))
-    if nodes > MAX_GRAPH_NODES:
-        raise CommandError(f"the expression makes {nodes} nodes, too many to draw "
+    order = topological_order(out)
+    if len(order) > MAX_GRAPH_NODES:
+        raise CommandError(f"the expression makes {len(order)} nodes, too many to draw "
                            f"(at most {MAX_GRAPH_NODES})", USAGE_ERROR)
+    # The inputs are finite, so anything else overflowed (x*x with x=1e200, even inside
+    # 1/(x*x), which would give a silent 0) or hit a pole (the slope of sqrt at 0): an
+    # error, as an overflowing exp is.
+    for node in order:
+        if not math.isfinite(node.data):
+            step = f" at {_shown(node.label)}" if node.label else ""
+            raise CommandError(f"cannot compute {_shown(expression.text.strip())}{step}: "
+                               f"the result is {node.data}, not a finite number (overflow)")
     out.backward()
+    for name in expression.variables:
+        if not math.isfinite(leaves[name].grad):
+            raise CommandError(f"cannot compute the gradient of {_shown(expression.text.strip())}"
+                               f" with respect to {name}: it is {leaves[name].grad}, not a "
+                               f"finite number")
 
     print(f"{expression.text.strip()} = {_number_text(out.data)}")
     if expression.variables:

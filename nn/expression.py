@@ -11,18 +11,23 @@ variable names, `+ - * / **`, unary `-` and `+`, parentheses, and calls of
 exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, abs (one argument) and
 leaky_relu (one argument and an optional number: the slope). Anything else is an
 `ExpressionError` naming the construct and where it is.
+
+Names are compared after Unicode NFKC normalization, as Python does: "ﬁ" is "fi"
+and "𝑥" is "x", in the expression and in the names of the values alike. Writing
+one name two ways in one expression ("𝑥 + x") is an error rather than a silent merge.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from collections.abc import Mapping
 
 from autograd import Constant, Value
 
 __all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "EvaluationError", "Expression",
-           "ExpressionError"]
+           "ExpressionError", "normalize_name"]
 
 # Each function: the Value method it calls and how many arguments it takes (at least, at most).
 FUNCTIONS: dict[str, tuple[str, int, int]] = {
@@ -62,6 +67,11 @@ _OPERATORS = {
     ast.BitXor: "the ^ operator", ast.BitAnd: "the & operator", ast.Not: "not",
     ast.Invert: "the ~ operator",
 }
+
+
+def normalize_name(name: str) -> str:
+    """`name` as Python reads an identifier: NFKC-normalized ("ﬁ" -> "fi", "𝑥" -> "x")."""
+    return unicodedata.normalize("NFKC", name)
 
 
 class ExpressionError(ValueError):
@@ -115,6 +125,7 @@ class Expression:
         except ValueError as error:
             raise ExpressionError(f"invalid expression ({error})") from None
         self._tree = tree.body
+        self._spellings: dict[str, str] = {}  # each name as first written
         names: dict[str, None] = {}  # a dict keeps the order of first appearance
         self._check(self._tree, 0, names)
         self.variables: tuple[str, ...] = tuple(names)
@@ -134,6 +145,17 @@ class Expression:
         if not isinstance(values, Mapping):
             raise TypeError(f"evaluate: values must be a mapping of variable names to numbers, "
                             f"got {type(values).__name__}")
+        normalized: dict[str, float | Value] = {}
+        for key, value in values.items():
+            if not isinstance(key, str):
+                raise TypeError(f"evaluate: variable names must be str, got "
+                                f"{type(key).__name__}")
+            name = normalize_name(key)
+            if name in normalized:
+                raise ValueError(f"variable {name} is given twice (as {key!r} and another "
+                                 f"spelling that is the same after Unicode normalization)")
+            normalized[name] = value
+        values = normalized
         missing = [name for name in self.variables if name not in values]
         if missing:
             raise ValueError(f"no value given for {_names(missing)}")
@@ -189,6 +211,7 @@ class Expression:
             if node.id in FUNCTIONS:
                 raise self._refuse(f"{node.id} without parentheses", node,
                                    hint=f"it is a function: write {node.id}(...)")
+            self._check_spelling(node)
             names[node.id] = None
         elif isinstance(node, ast.BinOp):
             if type(node.op) not in _BINARY:
@@ -207,6 +230,17 @@ class Expression:
             raise self._refuse(_CONSTRUCTS[type(node)], node, after=node.value)
         else:
             raise self._refuse(_CONSTRUCTS.get(type(node), type(node).__name__), node)
+
+    def _check_spelling(self, node: ast.Name) -> None:
+        # Python has already normalized node.id; the text says how it was written.
+        line = self._lines[node.lineno - 1].encode("utf-8")
+        written = line[node.col_offset:node.end_col_offset].decode("utf-8", "replace")
+        first = self._spellings.setdefault(node.id, written)
+        if written != first:
+            column, line_number = self._column(node)
+            raise ExpressionError(
+                f"{first!r} and {written!r} are the same name {node.id!r} after Unicode "
+                f"normalization (NFKC); write it one way", column, line_number)
 
     def _check_call(self, node: ast.Call, depth: int, names: dict[str, None]) -> None:
         if not isinstance(node.func, ast.Name):

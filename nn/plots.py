@@ -114,7 +114,8 @@ def _compiled_outputs(model: Any, points: list[list[float]]) -> list[list[float]
         else:  # a compiled function returns one Value: one per output
             functions = [compile(lambda a, b, k=k: model([a, b])[k]) for k in range(count)]
         outputs = [[f.forward(a, b) for f in functions] for a, b in points]
-    except (GraphChanged, TypeError, ValueError):
+    except (GraphChanged, TypeError, ValueError, RecursionError, MemoryError):
+        # RecursionError: Python cannot compile the code of a very wide model.
         return None
     finally:
         for module, mode in modes:
