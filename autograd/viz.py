@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ FONT = "Helvetica"
 # How an operation is written in its ellipse, where its name is not already clear.
 OP_TEXT = {"dot": "w·x+b", "sum": "sum", "neg": "neg", "**": "**"}
 ORDERED_OPS = ("-", "/", "**", "leaky_relu")   # binary operations where order matters
+MANY_USES = 8   # a Value used by more operations than this has its edges merged
 
 
 class ValueGraph(graphviz.Digraph):
@@ -156,7 +158,22 @@ def _parameter_groups(group) -> dict[Value, str]:
     return groups
 
 
+LABEL_LENGTH = 60   # longer labels are cut, so that one label cannot swamp a drawing
+
+
+def _visible(text: str) -> str:
+    """`text` with what cannot be drawn shown as escapes: a newline as \\n, NUL as \\x00,
+    a lone surrogate as \\ud800; cut to LABEL_LENGTH characters."""
+    if len(text) > LABEL_LENGTH:
+        text = text[:LABEL_LENGTH - 1] + "…"
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
 def _record_text(text: str) -> str:
+    text = _visible(text)
     # Characters that structure a record label, escaped so they show as themselves.
     for ch in "\\{}|<>":
         text = text.replace(ch, "\\" + ch)
@@ -258,10 +275,18 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
     largest = max((abs(grad_of(v)) for v in order if not isinstance(v, Constant)
                    and not math.isnan(grad_of(v))), default=0.0)
     horizontal = rankdir in ("LR", "RL")   # a record's fields run across the rank direction
+    graph_attr = {"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25", "ranksep": "0.35",
+                  "bgcolor": "white"}
+    uses = Counter(child for v in order for child in v._prev)
+    if uses and max(uses.values()) > MANY_USES:
+        # A Value used by many operations at many depths (x + x + ... + x) gives dot long
+        # edges that take it minutes to rank, place and uncross (150 uses: over 300 s).
+        # Merging them into one trunk and bounding dot's iterations takes seconds.
+        graph_attr.update(concentrate="true", nslimit="1", nslimit1="1", mclimit="0.01",
+                          searchsize="5")
 
     graph = ValueGraph(name="value_graph", format="svg", engine="dot",
-                       graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25",
-                                   "ranksep": "0.35", "bgcolor": "white"},
+                       graph_attr=graph_attr,
                        node_attr={"fontname": FONT, "fontsize": "11", "color": BORDER,
                                   "penwidth": "1.2"},
                        edge_attr={"color": "#6b7280", "arrowsize": "0.6", "penwidth": "1.1",
