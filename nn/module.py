@@ -250,12 +250,23 @@ def load(path: str | os.PathLike) -> Module:
 
 def _read_document(path: str | os.PathLike) -> dict[str, Any]:
     where = os.fspath(path)
+    too_large = ValueError(f"{where}: larger than {MAX_FILE_BYTES} bytes, the most a saved "
+                           f"model may be (nn.module.MAX_FILE_BYTES)")
     with open(path, "rb") as file:
-        # At most one byte past the limit: /dev/zero or a huge file is refused, not read.
-        raw = file.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise ValueError(f"{where}: larger than {MAX_FILE_BYTES} bytes, the most a saved "
-                         f"model may be (nn.module.MAX_FILE_BYTES)")
+        if os.fstat(file.fileno()).st_size > MAX_FILE_BYTES:
+            raise too_large
+        # Read in pieces, at most one byte past the limit: a device such as /dev/zero,
+        # which has no size, is refused without being read to the end.
+        pieces, total = [], 0
+        while total <= MAX_FILE_BYTES:
+            piece = file.read(min(2**20, MAX_FILE_BYTES + 1 - total))
+            if not piece:
+                break
+            pieces.append(piece)
+            total += len(piece)
+    if total > MAX_FILE_BYTES:
+        raise too_large
+    raw = b"".join(pieces)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
