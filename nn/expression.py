@@ -111,7 +111,8 @@ class Expression:
         try:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as error:
-            detail = "" if error.msg == "invalid syntax" else error.msg
+            # Python's own advice after a ";" (such as set_int_max_str_digits) does not apply.
+            detail = "" if error.msg == "invalid syntax" else error.msg.split(";")[0]
             line = min(max(error.lineno or 1, 1), len(self._lines))
             column = error.offset
             if not column or column < 1:  # Python gives 0 when the text ends too early
@@ -162,7 +163,7 @@ class Expression:
         unused = [name for name in values if name not in self.variables]
         if unused:
             raise ValueError(f"{_names(unused)} not in the expression "
-                             f"(its variables: {', '.join(self.variables) or 'none'})")
+                             f"(its variables: {_name_list(list(self.variables)) or 'none'})")
         leaves: dict[str, Value] = {}
         for name in self.variables:
             value = values[name]
@@ -343,5 +344,12 @@ def _literal(node: ast.AST) -> float | None:
     return None
 
 
+def _name_list(names: list[str], limit: int = 40) -> str:
+    """The names, each cut to `limit` characters, at most 10 of them."""
+    shown = [name if len(name) <= limit else name[:limit] + "..." for name in names[:10]]
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return ", ".join(shown) + more
+
+
 def _names(names: list[str]) -> str:
-    return ("variable " if len(names) == 1 else "variables ") + ", ".join(names)
+    return ("variable " if len(names) == 1 else "variables ") + _name_list(names)
