@@ -52,6 +52,7 @@ GRAPH_FORMATS = (".svg", ".png")
 MAX_SAMPLES = 100_000
 MAX_EPOCHS = 1_000_000
 MAX_DIGITS = 30   # of any whole number on the command line, such as --seed
+MAX_LAYERS = 1000
 
 
 class CommandError(Exception):
@@ -81,10 +82,6 @@ def _whole_number(text: str) -> int:
         limit = f" of at most {MAX_DIGITS} digits" if len(digits) > MAX_DIGITS else ""
         raise argparse.ArgumentTypeError(f"must be a whole number{limit}, got {_shown(text)}")
     return int(text)
-
-
-def _seed(text: str) -> int:
-    return _whole_number(text)
 
 
 def _positive_int(text: str) -> int:
@@ -132,8 +129,8 @@ def _layer_widths(text: str) -> list[int]:
 
     widths = []
     parts = text.split(",")
-    if len(parts) > 1000:
-        raise argparse.ArgumentTypeError(f"at most 1000 layers, got {len(parts):,}")
+    if len(parts) > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LAYERS} layers, got {len(parts):,}")
     for part in parts:
         part = part.strip()
         if (not part.isdigit() or not part.isascii() or len(part) > MAX_DIGITS
@@ -199,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="samples per step. Default: all of them (full batch)")
     train.add_argument("--l2", type=_non_negative_float, default=1e-4, metavar="ALPHA",
                        help="weight of the L2 penalty alpha * sum(p^2). Default: 1e-4")
-    train.add_argument("--seed", type=_seed, default=1337,
+    train.add_argument("--seed", type=_whole_number, default=1337,
                        help="seeds the data, the initial weights and the batches. Default: 1337")
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="where to write the files. Default: runs/<dataset>")
