@@ -15,8 +15,14 @@ import tempfile
 
 @functools.cache
 def _file_mode() -> int:
-    # What open() would give a new file: 0o666 less the umask, which can only be read by
-    # setting it. Read once, as the first write happens.
+    """What open() would give a new file: 0o666 less the process's umask."""
+    try:  # Linux shows the umask; reading it elsewhere means setting it for a moment
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
