@@ -260,6 +260,8 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
     def grad_of(v: Value) -> float:
         return grads[v] if grads is not None else v.grad
 
+    marked: Value | None
+    filled: tuple[Value, ...]
     if highlight is None:
         marked, filled = None, ()
     elif isinstance(highlight, BackwardStep):
