@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench lint screenshots clean
+.PHONY: demo docs test bench lint screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 NEURON := "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
 
 # micrograd's demo trained by the valuegrad command (runs/moons/report.html replays it),
-# then the graph of one neuron: the picture in the README and the page to step through.
+# then the graph of one neuron, as a picture and as a page to step through. Everything
+# goes to runs/ (ignored by git): the commands leave a clone unchanged.
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/valuegrad train --out runs/moons
+	$(VENV)/bin/valuegrad graph $(NEURON) --out runs/neuron.svg
+	$(VENV)/bin/valuegrad graph $(NEURON) --out runs/neuron.html
+
+# The README's picture and page of the neuron, redrawn on purpose (their bytes depend
+# on the renderer installed).
+docs: $(VENV)/.installed-demo
 	$(VENV)/bin/valuegrad graph $(NEURON) --out docs/neuron.svg
 	$(VENV)/bin/valuegrad graph $(NEURON) --out docs/neuron.html
 
@@ -35,8 +42,8 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=300
 
 # The README's pictures of the two pages, taken in headless Chromium from the pages
-# `make demo` writes.
-screenshots: demo $(VENV)/.installed-dev
+# `make docs` and `make demo` write.
+screenshots: docs demo $(VENV)/.installed-dev
 	$(PY) tests/screenshots.py docs/neuron.html runs/moons/report.html docs
 
 bench: $(VENV)/.installed-dev
@@ -44,6 +51,7 @@ bench: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -13,12 +13,17 @@ a symbol (`+ - * / **`, unary `-`) and those called by name, such as exp, tanh
 or leaky_relu (whose second argument, the slope, is an optional number).
 `functions()` lists them. Anything else is an `ExpressionError` naming the
 construct and where it is.
+
+Names are compared after Unicode NFKC normalization, as Python does: "ﬁ" is "fi"
+and "𝑥" is "x", in the expression and in the names of the values alike. Writing
+one name two ways in one expression ("𝑥 + x") is an error rather than a silent merge.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +31,7 @@ from autograd.engine import Constant, Value
 from autograd.ops import OPS, Op
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "EvaluationError", "Expression", "ExpressionError",
-           "functions"]
+           "functions", "normalize_name"]
 
 
 def functions() -> dict[str, Op]:
@@ -71,6 +76,11 @@ _OPERATORS = {
 }
 
 
+def normalize_name(name: str) -> str:
+    """`name` as Python reads an identifier: NFKC-normalized ("ﬁ" -> "fi", "𝑥" -> "x")."""
+    return unicodedata.normalize("NFKC", name)
+
+
 class ExpressionError(ValueError):
     """The text is not an allowed expression. `column` (1-based) is where, when known."""
 
@@ -108,7 +118,8 @@ class Expression:
         try:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as error:
-            detail = "" if error.msg == "invalid syntax" else error.msg
+            # Python's own advice after a ";" (such as set_int_max_str_digits) does not apply.
+            detail = "" if error.msg == "invalid syntax" else error.msg.split(";")[0]
             line = min(max(error.lineno or 1, 1), len(self._lines))
             column = error.offset
             if not column or column < 1:  # Python gives 0 when the text ends too early
@@ -122,6 +133,7 @@ class Expression:
         except ValueError as error:
             raise ExpressionError(f"invalid expression ({error})") from None
         self._tree = tree.body
+        self._spellings: dict[str, str] = {}  # each name as first written
         names: dict[str, None] = {}  # a dict keeps the order of first appearance
         self._check(self._tree, 0, names)
         self.variables: tuple[str, ...] = tuple(names)
@@ -141,13 +153,24 @@ class Expression:
         if not isinstance(values, Mapping):
             raise TypeError(f"evaluate: values must be a mapping of variable names to numbers, "
                             f"got {type(values).__name__}")
+        normalized: dict[str, float | Value] = {}
+        for key, value in values.items():
+            if not isinstance(key, str):
+                raise TypeError(f"evaluate: variable names must be str, got "
+                                f"{type(key).__name__}")
+            name = normalize_name(key)
+            if name in normalized:
+                raise ValueError(f"variable {name} is given twice (as {key!r} and another "
+                                 f"spelling that is the same after Unicode normalization)")
+            normalized[name] = value
+        values = normalized
         missing = [name for name in self.variables if name not in values]
         if missing:
             raise ValueError(f"no value given for {_names(missing)}")
         unused = [name for name in values if name not in self.variables]
         if unused:
             raise ValueError(f"{_names(unused)} not in the expression "
-                             f"(its variables: {', '.join(self.variables) or 'none'})")
+                             f"(its variables: {_name_list(list(self.variables)) or 'none'})")
         leaves: dict[str, Value] = {}
         for name in self.variables:
             value = values[name]
@@ -197,6 +220,7 @@ class Expression:
             if node.id in functions():
                 raise self._refuse(f"{node.id} without parentheses", node,
                                    hint=f"it is a function: write {node.id}(...)")
+            self._check_spelling(node)
             names[node.id] = None
         elif isinstance(node, ast.BinOp):
             if _SYNTAX.get(type(node.op)) not in _symbols(2):
@@ -215,6 +239,17 @@ class Expression:
             raise self._refuse(_CONSTRUCTS[type(node)], node, after=node.value)
         else:
             raise self._refuse(_CONSTRUCTS.get(type(node), type(node).__name__), node)
+
+    def _check_spelling(self, node: ast.Name) -> None:
+        # Python has already normalized node.id; the text says how it was written.
+        line = self._lines[node.lineno - 1].encode("utf-8")
+        written = line[node.col_offset:node.end_col_offset].decode("utf-8", "replace")
+        first = self._spellings.setdefault(node.id, written)
+        if written != first:
+            column, line_number = self._column(node)
+            raise ExpressionError(
+                f"{first!r} and {written!r} are the same name {node.id!r} after Unicode "
+                f"normalization (NFKC); write it one way", column, line_number)
 
     def _check_call(self, node: ast.Call, depth: int, names: dict[str, None]) -> None:
         known = functions()
@@ -321,5 +356,12 @@ def _literal(node: ast.AST) -> float | None:
     return None
 
 
+def _name_list(names: list[str], limit: int = 40) -> str:
+    """The names, each cut to `limit` characters, at most 10 of them."""
+    shown = [name if len(name) <= limit else name[:limit] + "..." for name in names[:10]]
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return ", ".join(shown) + more
+
+
 def _names(names: list[str]) -> str:
-    return ("variable " if len(names) == 1 else "variables ") + ", ".join(names)
+    return ("variable " if len(names) == 1 else "variables ") + _name_list(names)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
@@ -48,6 +50,8 @@ HIGHLIGHT = "#e4572e"
 NEGATIVE = (214, 39, 40)    # red: the gradient is negative
 POSITIVE = (31, 119, 180)   # blue: the gradient is positive
 FONT = "Helvetica"
+
+MANY_USES = 8   # a Value used by more operations than this has its edges merged
 
 
 class ValueGraph(graphviz.Digraph):
@@ -154,7 +158,22 @@ def _parameter_groups(group) -> dict[Value, str]:
     return groups
 
 
+LABEL_LENGTH = 60   # longer labels are cut, so that one label cannot swamp a drawing
+
+
+def _visible(text: str) -> str:
+    """`text` with what cannot be drawn shown as escapes: a newline as \\n, NUL as \\x00,
+    a lone surrogate as \\ud800; cut to LABEL_LENGTH characters."""
+    if len(text) > LABEL_LENGTH:
+        text = text[:LABEL_LENGTH - 1] + "…"
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
 def _record_text(text: str) -> str:
+    text = _visible(text)
     # Characters that structure a record label, escaped so they show as themselves.
     for ch in "\\{}|<>":
         text = text.replace(ch, "\\" + ch)
@@ -239,6 +258,8 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
     def grad_of(v: Value) -> float:
         return grads[v] if grads is not None else v.grad
 
+    marked: Value | None
+    filled: tuple[Value, ...]
     if highlight is None:
         marked, filled = None, ()
     elif isinstance(highlight, BackwardStep):
@@ -254,10 +275,18 @@ def _draw(order: list[Value], *, rankdir: str = "LR", show_grad: bool = True,
     largest = max((abs(grad_of(v)) for v in order if not isinstance(v, Constant)
                    and not math.isnan(grad_of(v))), default=0.0)
     horizontal = rankdir in ("LR", "RL")   # a record's fields run across the rank direction
+    graph_attr = {"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25", "ranksep": "0.35",
+                  "bgcolor": "white"}
+    uses = Counter(child for v in order for child in v.children)
+    if uses and max(uses.values()) > MANY_USES:
+        # A Value used by many operations at many depths (x + x + ... + x) gives dot long
+        # edges that take it minutes to rank, place and uncross (150 uses: over 300 s).
+        # Merging them into one trunk and bounding dot's iterations takes seconds.
+        graph_attr.update(concentrate="true", nslimit="1", nslimit1="1", mclimit="0.01",
+                          searchsize="5")
 
     graph = ValueGraph(name="value_graph", format="svg", engine="dot",
-                       graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25",
-                                   "ranksep": "0.35", "bgcolor": "white"},
+                       graph_attr=graph_attr,
                        node_attr={"fontname": FONT, "fontsize": "11", "color": BORDER,
                                   "penwidth": "1.2"},
                        edge_attr={"color": "#6b7280", "arrowsize": "0.6", "penwidth": "1.1",
@@ -403,7 +432,7 @@ def backward_frames(root: Value, gradient: float = 1.0, rankdir: str = "LR",
     order = _order_within_limit(root, max_nodes, "backward_frames")
     groups = _parameter_groups(group)
     names = value_names(order)
-    options = {"rankdir": rankdir, "groups": groups, "color_grad": color_grad}
+    options: dict[str, Any] = {"rankdir": rankdir, "groups": groups, "color_grad": color_grad}
     steps = backward_steps(root, gradient)
     seeded = {v: 0.0 for v in order}
     seeded[root] = float(gradient)

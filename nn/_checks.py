@@ -29,9 +29,14 @@ def real(owner: str, name: str, value: Any, finite: bool = True) -> float:
     """A real number as a float; inf and nan are refused when `finite`."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
-    if finite and not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float, such as 10**400
+        raise ValueError(f"{owner}: {name} is too large for a float "
+                         f"(about 10**{int(math.log10(abs(value)))})") from None
+    if finite and not math.isfinite(number):
         raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
-    return float(value)
+    return number
 
 
 def non_negative(owner: str, name: str, value: Any, finite: bool = True) -> float:

@@ -10,12 +10,15 @@ draw an expression's graph.
 
 Errors in the arguments print `valuegrad: error: ...` and exit with status 2;
 failures while running (a model file that cannot be read, log of a negative
-number, a diverging training run) exit with status 1.
+number, a diverging training run) exit with status 1; Ctrl-C exits with 130
+(`train` first writes the model and history trained so far). Every file is
+written whole or not at all (through a temporary file renamed over it).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import keyword
 import math
 import sys
@@ -26,10 +29,12 @@ from typing import Any, NoReturn
 from autograd import OPS
 from autograd.expression import functions as expression_functions
 from nn import data
+from nn._files import write_atomically
 from nn.optim import OPTIMIZERS
 
 USAGE_ERROR = 2
 RUNTIME_ERROR = 1
+INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C (128 + SIGINT)
 
 # Each data set: how to make `n` points from a seed, and how many classes it has.
 BLOB_CENTERS = [[-2.0, -1.0], [2.0, -1.0], [0.0, 2.0]]
@@ -58,6 +63,12 @@ DEFAULTS = {
 TOY_LR = {"momentum": 0.1, "rmsprop": 0.01, "adam": 0.05, "adamw": 0.05}
 MAX_GRAPH_NODES = 500
 GRAPH_FORMATS = (".svg", ".png", ".html")   # .html: a page to step through the passes
+# Limits checked before anything is allocated (the model's size is limited by
+# nn.module.MAX_PARAMETERS).
+MAX_SAMPLES = 100_000
+MAX_EPOCHS = 1_000_000
+MAX_DIGITS = 30   # of any whole number on the command line, such as --seed
+MAX_LAYERS = 1000
 
 
 class CommandError(Exception):
@@ -76,23 +87,42 @@ class _Parser(argparse.ArgumentParser):
 
 # --- argument types: each turns one string into a value or says what is wrong ---------
 
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` quoted for an error message, cut short if long."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _whole_number(text: str) -> int:
+    digits = text.strip().lstrip("+-")
+    if not digits.isdigit() or not digits.isascii() or len(digits) > MAX_DIGITS:
+        limit = f" of at most {MAX_DIGITS} digits" if len(digits) > MAX_DIGITS else ""
+        raise argparse.ArgumentTypeError(f"must be a whole number{limit}, got {_shown(text)}")
+    return int(text)
+
+
 def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    number = _whole_number(text)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     return number
+
+
+def _at_most(limit: int) -> Callable[[str], int]:
+    def checked(text: str) -> int:
+        number = _positive_int(text)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:,}, got {number:,}")
+        return number
+    return checked
 
 
 def _finite_float(text: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
     if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {_shown(text)}")
     return number
 
 
@@ -111,13 +141,23 @@ def _non_negative_float(text: str) -> float:
 
 
 def _layer_widths(text: str) -> list[int]:
+    from nn.module import MAX_PARAMETERS
+
     widths = []
-    for part in text.split(","):
+    parts = text.split(",")
+    if len(parts) > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LAYERS} layers, got {len(parts):,}")
+    for part in parts:
         part = part.strip()
-        if not part.isdigit() or int(part) < 1:
+        if (not part.isdigit() or not part.isascii() or len(part) > MAX_DIGITS
+                or int(part) < 1):
             raise argparse.ArgumentTypeError(
                 f"must be layer widths separated by commas, such as 16,16; "
-                f"{part!r} in {text!r} is not a positive whole number")
+                f"{_shown(part)} in {_shown(text)} is not a positive whole number")
+        if int(part) > MAX_PARAMETERS:
+            raise argparse.ArgumentTypeError(
+                f"a layer of {int(part):,} neurons is more than a model of at most "
+                f"{MAX_PARAMETERS:,} parameters can have")
         widths.append(int(part))
     return widths
 
@@ -141,7 +181,7 @@ def _expression_symbols() -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `valuegrad` command, with its subcommands."""
-    from nn.module import ACTIVATIONS
+    from nn.module import ACTIVATIONS, MAX_PARAMETERS
 
     parser = _Parser(prog="valuegrad", description="A scalar autograd engine to learn "
                      "backpropagation from: train a small network, or draw a computation graph.")
@@ -165,11 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="moons, circles and xor have 2 classes (one output, hinge loss); "
                        "blobs and spiral have 3 (one output per class, cross-entropy); "
                        "digits has 10 (8x8 images, cross-entropy). Default: moons")
-    train.add_argument("--samples", type=_positive_int, metavar="N",
+    train.add_argument("--samples", type=_at_most(MAX_SAMPLES), metavar="N",
                        help="points in the training set, and again in the validation set "
-                       f"(a second draw with seed + 1); not for digits. Default: {toy['samples']}")
+                       f"(a second draw with seed + 1), at most {MAX_SAMPLES:,}; not for digits. "
+                       f"Default: {toy['samples']}")
     train.add_argument("--hidden", type=_layer_widths, metavar="WIDTHS",
-                       help="hidden layer widths, comma-separated. Default: "
+                       help="hidden layer widths, comma-separated; the whole model may have "
+                       f"at most {MAX_PARAMETERS:,} parameters. Default: "
                        f"{_widths(toy['hidden'], ',')} (digits: {_widths(digits['hidden'], ',')})")
     train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
                        default="relu", help="of the hidden layers. Default: relu")
@@ -181,16 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "micrograd's schedule from 1.0 down to 0.1; "
                        + ", ".join(f"{name} {lr}" for name, lr in TOY_LR.items())
                        + f"; others their own (above). Digits: {digits['lr']:g}")
-    train.add_argument("--epochs", type=_positive_int, metavar="N",
-                       help=f"passes over the training set. Default: {toy['epochs']} "
-                       f"(digits: {digits['epochs']})")
-    train.add_argument("--batch-size", type=_positive_int, metavar="N",
+    train.add_argument("--epochs", type=_at_most(MAX_EPOCHS), metavar="N",
+                       help=f"passes over the training set, at most {MAX_EPOCHS:,}. Default: "
+                       f"{toy['epochs']} (digits: {digits['epochs']})")
+    train.add_argument("--batch-size", type=_at_most(MAX_SAMPLES), metavar="N",
                        help="samples per step. Default: all of them (full batch); digits: "
                        f"{digits['batch_size']}")
     train.add_argument("--l2", type=_non_negative_float, metavar="ALPHA",
                        help="weight of the L2 penalty alpha * sum(p^2). Default: "
                        f"{toy['l2']:g} (digits: {digits['l2']:g})")
-    train.add_argument("--seed", type=int, default=1337,
+    train.add_argument("--seed", type=_whole_number, default=1337,
                        help="seeds the data, the initial weights and the batches. Default: 1337")
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="where to write the files. Default: runs/<dataset>")
@@ -241,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.status
     except KeyboardInterrupt:
         print("valuegrad: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 # --- train ------------------------------------------------------------------------------
@@ -285,12 +327,18 @@ def run_train(args: argparse.Namespace) -> int:
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    inputs, outputs = (64, 10) if digits else (2, 1 if DATASETS[args.dataset][1] == 2
+                                               else DATASETS[args.dataset][1])
+    try:  # the model's size, before anything is allocated
+        nn.MLP.parameter_count(inputs, [*args.hidden, outputs])
+    except ValueError as error:
+        raise CommandError(f"argument --hidden: {error}", USAGE_ERROR) from None
     out_dir = args.out if args.out is not None else Path("runs") / args.dataset
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
         raise CommandError(f"cannot create the output directory {out_dir}: "
-                           f"{error.strerror or error}") from None
+                           f"{getattr(error, 'strerror', None) or error}") from None
 
     if digits:
         images, labels = data.load_digits()
@@ -339,43 +387,61 @@ def run_train(args: argparse.Namespace) -> int:
         raise CommandError("training diverged (the weights are no longer finite numbers); "
                            "try a smaller --lr")
 
-    train_accuracy = nn.accuracy(model, X, y)
-    val_accuracy = nn.accuracy(model, X_val, y_val)
     picture = "confusion_matrix.png" if digits else "decision_boundary.png"
     paths = {name: out_dir / name for name in
              (*(() if replay is None else ("report.html",)), picture, "loss.png", "model.json",
               "history.csv")}
-    title = (f"{args.dataset}: training accuracy {_percent(train_accuracy)}, "
-             f"validation {_percent(val_accuracy)}")
-    try:
+
+    def write_model_and_history() -> None:
         model.save(paths["model.json"])
         history.to_csv(paths["history.csv"])
+
+    if history.interrupted:
+        # Ctrl-C: keep what was trained (fit stopped after a whole step), skip the pictures.
+        _write_files(out_dir, write_model_and_history)
+        print(f"interrupted during epoch {history.epochs}: wrote the model and history "
+              f"trained so far to {out_dir}:", file=sys.stderr)
+        for name in ("model.json", "history.csv"):
+            print(f"  {paths[name]}", file=sys.stderr)
+        return INTERRUPTED
+
+    train_accuracy = nn.accuracy(model, X, y)
+    val_accuracy = nn.accuracy(model, X_val, y_val)
+    title = (f"{args.dataset}: training accuracy {_percent(train_accuracy)}, "
+             f"validation {_percent(val_accuracy)}")
+
+    def write() -> None:
+        write_model_and_history()
         if digits:
             figure, ax = plots.new_figure(figsize=(6.0, 5.6))
             plots.plot_confusion_matrix(nn.confusion_matrix(model, X_val, y_val), ax=ax,
                                         title=f"{title}\n(held-out images)")
         else:
             figure, ax = plots.new_figure(figsize=(6.0, 5.2))
-            plots.plot_decision_boundary(model, X, y, ax=ax, validation=(X_val, y_val),
-                                         title=title)
-        figure.savefig(paths[picture], dpi=120, bbox_inches="tight")
+            plots.plot_decision_boundary(
+                model, X, y, ax=ax, validation=(X_val, y_val),
+                resolution=_grid_resolution(len(model.parameters())), title=title)
+        _save_figure(figure, paths[picture], dpi=120, bbox_inches="tight")
         figure, axes = plots.new_figure(ncols=2, figsize=(10.0, 3.8))
         plots.plot_history(history, axes,
                            title=f"{args.dataset}: {model}, {args.optimizer}")
-        figure.savefig(paths["loss.png"], dpi=120)
+        _save_figure(figure, paths["loss.png"], dpi=120)
         if replay is not None:
-            replay.save_html(paths["report.html"], history,
-                             title=f"{args.dataset}: {model}, {args.optimizer}",
-                             settings=[("data set", f"{args.dataset} ({data_note})"),
-                                       ("points", f"{args.samples} training, {args.samples} "
-                                                  f"validation"),
-                                       ("model", f"{model}, {len(model.parameters())} parameters"),
-                                       ("loss", f"{loss.replace('_', '-')} + {args.l2:g} L2"),
-                                       ("optimizer", args.optimizer), ("learning rate", lr_text),
-                                       ("epochs", f"{history.epochs} of {args.epochs}"),
-                                       ("batches", batches), ("seed", args.seed)])
-    except OSError as error:
-        raise CommandError(f"cannot write to {out_dir}: {error.strerror or error}") from None
+            page = replay.html(history,
+                               title=f"{args.dataset}: {model}, {args.optimizer}",
+                               settings=[("data set", f"{args.dataset} ({data_note})"),
+                                         ("points", f"{args.samples} training, {args.samples} "
+                                                    f"validation"),
+                                         ("model", f"{model}, {len(model.parameters())} "
+                                                   "parameters"),
+                                         ("loss", f"{loss.replace('_', '-')} + {args.l2:g} L2"),
+                                         ("optimizer", args.optimizer),
+                                         ("learning rate", lr_text),
+                                         ("epochs", f"{history.epochs} of {args.epochs}"),
+                                         ("batches", batches), ("seed", args.seed)])
+            write_atomically(paths["report.html"], page.encode("utf-8"))
+
+    _write_files(out_dir, write)
 
     print(f"training accuracy: {_percent(train_accuracy)}")
     print(f"validation accuracy: {_percent(val_accuracy)}")
@@ -383,6 +449,25 @@ def run_train(args: argparse.Namespace) -> int:
     for path in paths.values():
         print(f"  {path}")
     return 0
+
+
+def _grid_resolution(parameters: int) -> int:
+    """Points per side of the decision boundary's grid: 100 for the default model, fewer
+    for a large one, so that drawing takes seconds rather than minutes."""
+    return max(10, min(100, math.isqrt(4_000_000 // parameters)))
+
+
+def _write_files(out_dir: Path, write: Callable[[], object]) -> None:
+    try:
+        write()
+    except OSError as error:  # "cannot write <file>: <why>"
+        raise CommandError(error.strerror or f"cannot write to {out_dir}: {error}") from None
+
+
+def _save_figure(figure: Any, path: Path, **options: Any) -> None:
+    image = io.BytesIO()
+    figure.savefig(image, format="png", **options)
+    write_atomically(path, image.getvalue())
 
 
 # --- predict ----------------------------------------------------------------------------
@@ -430,18 +515,28 @@ def run_predict(args: argparse.Namespace) -> int:
 # --- graph ------------------------------------------------------------------------------
 
 def parse_assignments(texts: Sequence[str]) -> dict[str, float]:
-    """`["x=2", "w=-3"]` as `{"x": 2.0, "w": -3.0}`; a usage CommandError names a bad one."""
+    """`["x=2", "w=-3"]` as `{"x": 2.0, "w": -3.0}`; a usage CommandError names a bad one.
+
+    Names are NFKC-normalized as in the expression: `ﬁ=3` gives the variable fi.
+    """
+    from autograd.expression import normalize_name
+
     values: dict[str, float] = {}
     for text in texts:
-        name, equals, number = text.partition("=")
-        name = name.strip()
+        written, equals, number = text.partition("=")
+        written = written.strip()
         if not equals:
             raise CommandError(f"expected NAME=VALUE (such as x=2, no spaces around =), "
-                               f"got {text!r}", USAGE_ERROR)
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise CommandError(f"{name!r} in {text!r} is not a variable name", USAGE_ERROR)
+                               f"got {_shown(text)}", USAGE_ERROR)
+        name = normalize_name(written)
+        if (not written.isidentifier() or not name.isidentifier()
+                or keyword.iskeyword(name)):
+            raise CommandError(f"{_shown(written)} in {_shown(text)} is not a variable name",
+                               USAGE_ERROR)
         if name in values:
-            raise CommandError(f"{name} is given twice", USAGE_ERROR)
+            also = "" if name == written else f" ({written!r} is {name!r} after Unicode " \
+                                              f"normalization)"
+            raise CommandError(f"{name} is given twice{also}", USAGE_ERROR)
         try:
             values[name] = _finite_float(number)
         except argparse.ArgumentTypeError as error:
@@ -482,11 +577,24 @@ def run_graph(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     except ValueError as error:  # a variable missing or not in the expression
         raise CommandError(str(error), USAGE_ERROR) from None
-    nodes = len(topological_order(out))
-    if nodes > MAX_GRAPH_NODES:
-        raise CommandError(f"the expression makes {nodes} nodes, too many to draw "
+    order = topological_order(out)
+    if len(order) > MAX_GRAPH_NODES:
+        raise CommandError(f"the expression makes {len(order)} nodes, too many to draw "
                            f"(at most {MAX_GRAPH_NODES})", USAGE_ERROR)
+    # The inputs are finite, so anything else overflowed (x*x with x=1e200, even inside
+    # 1/(x*x), which would give a silent 0) or hit a pole (the slope of sqrt at 0): an
+    # error, as an overflowing exp is.
+    for node in order:
+        if not math.isfinite(node.data):
+            step = f" at {_shown(node.label)}" if node.label else ""
+            raise CommandError(f"cannot compute {_shown(expression.text.strip())}{step}: "
+                               f"the result is {node.data}, not a finite number (overflow)")
     out.backward()
+    for name in expression.variables:
+        if not math.isfinite(leaves[name].grad):
+            raise CommandError(f"cannot compute the gradient of {_shown(expression.text.strip())}"
+                               f" with respect to {name}: it is {leaves[name].grad}, not a "
+                               f"finite number")
 
     print(f"{expression.text.strip()} = {_number_text(out.data)}")
     if expression.variables:
@@ -514,9 +622,12 @@ def _write_graph(out: Any, path: Path, format: str, title: str) -> None:
         raise CommandError(str(error)) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(image)
-    except OSError as error:
-        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
+        write_atomically(path, image)
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
+        message = getattr(error, "strerror", None) or str(error)
+        if not message.startswith("cannot write"):
+            message = f"cannot write {path}: {message}"
+        raise CommandError(message) from None
 
 
 if __name__ == "__main__":

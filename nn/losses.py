@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, cast
 
 from autograd import Value
 from nn import _checks as check
@@ -21,7 +21,7 @@ def _flatten(items: Any, where: str, what: str) -> list:
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
         raise TypeError(f"{where}: {what} must be a Value, a number or a list of them, "
                         f"got {type(items).__name__}")
-    flat = []
+    flat: list[Any] = []
     for item in items:
         if isinstance(item, (list, tuple)):
             flat.extend(item)
@@ -37,7 +37,7 @@ def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[fl
         raise ValueError(f"{where}: {len(outputs)} predictions but {len(targets)} targets")
     if not outputs:
         raise ValueError(f"{where}: no predictions (empty batch)")
-    values = []
+    values: list[Value] = []
     for i, p in enumerate(outputs):
         if isinstance(p, Value):
             values.append(p)
@@ -45,8 +45,8 @@ def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[fl
             raise TypeError(f"{where}: prediction {i} must be a Value or a number, "
                             f"got {type(p).__name__}")
         else:
-            values.append(Value(p))
-    numbers = []
+            values.append(Value(cast(float, p)))  # Value's own checks and errors
+    numbers: list[float | Value] = []
     for i, t in enumerate(targets):
         if isinstance(t, Value):
             # Kept as a Value, so that autograd.compile can replay with new targets.

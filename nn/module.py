@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd import Constant, Value, no_grad
 from nn import _checks as check
+from nn._files import write_atomically
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +38,13 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
 INITS = ("uniform", "xavier", "he")
 FORMAT = "valuegrad.nn"
 VERSION = 1
+# Limits on what a model may be, checked before anything is allocated: the largest
+# model built or loaded (a scalar engine trains far smaller ones), the largest file
+# read, and how deeply its JSON may nest (a saved model nests 3 levels).
+MAX_PARAMETERS = 1_000_000
+MAX_FILE_BYTES = 100 * 2**20
+MAX_JSON_DEPTH = 20
+MAX_INT_DIGITS = 30
 
 _MODULE_CLASSES: dict[str, type[Module]] = {}
 
@@ -165,6 +174,13 @@ class Module:
         """The constructor arguments that rebuild this module's architecture."""
         return {}
 
+    @classmethod
+    def parameter_count(cls, **config: Any) -> int | None:
+        """How many parameters `cls(**config)` would have, worked out without building it
+        (None when the class cannot tell). nn's classes raise ValueError for a config
+        of more than `MAX_PARAMETERS`, and TypeError or ValueError for a bad one."""
+        return None
+
     def state_dict(self) -> dict[str, float]:
         """Every parameter's value by name, in parameter order."""
         return {name: p.data for name, p in self.named_parameters()}
@@ -195,7 +211,11 @@ class Module:
             p.data = values[name]
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the model to `path` as readable JSON: its class, config and parameters."""
+        """Write the model to `path` as readable JSON: its class, config and parameters.
+
+        The file is replaced in one step (written to a new temporary file in the same
+        folder, then renamed), so it is never left half-written; an OSError names `path`.
+        """
         state = self.state_dict()
         for name, number in state.items():
             if not math.isfinite(number):
@@ -203,11 +223,7 @@ class Module:
         document = {"format": FORMAT, "version": VERSION, "class": _class_name(type(self)),
                     "config": self.config(), "state": state}
         text = json.dumps(document, indent=2, allow_nan=False)
-        # Write next to the target and rename, so a crash never leaves half a file.
-        temporary = f"{os.fspath(path)}.tmp"
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(text + "\n")
-        os.replace(temporary, path)
+        write_atomically(path, text + "\n")
 
     def load(self, path: str | os.PathLike) -> None:
         """Load parameters saved by `save` into this model.
@@ -222,7 +238,8 @@ class Module:
             raise ValueError(f"{os.fspath(path)}: holds a {document['class']}, not a {name}")
         if document["config"] != self.config():
             raise ValueError(f"{os.fspath(path)}: holds a {name} with config "
-                             f"{document['config']}, but this model has {self.config()}")
+                             f"{_short_repr(document['config'])}, but this model has "
+                             f"{self.config()}")
         try:
             self.load_state_dict(document["state"])
         except (TypeError, ValueError) as error:
@@ -241,7 +258,7 @@ def load(path: str | os.PathLike) -> Module:
         model = cls(**document["config"])
     except (TypeError, ValueError) as error:
         raise ValueError(f"{os.fspath(path)}: cannot build {document['class']} from config "
-                         f"{document['config']}: {error}") from None
+                         f"{_short_repr(document['config'])}: {error}") from None
     finally:
         random.setstate(random_state)
     model.load(path)
@@ -250,11 +267,38 @@ def load(path: str | os.PathLike) -> Module:
 
 def _read_document(path: str | os.PathLike) -> dict[str, Any]:
     where = os.fspath(path)
+    too_large = ValueError(f"{where}: larger than {MAX_FILE_BYTES} bytes, the most a saved "
+                           f"model may be (nn.module.MAX_FILE_BYTES)")
+    with open(path, "rb") as file:
+        if os.fstat(file.fileno()).st_size > MAX_FILE_BYTES:
+            raise too_large
+        # Read in pieces, at most one byte past the limit: a device such as /dev/zero,
+        # which has no size, is refused without being read to the end.
+        pieces, total = [], 0
+        while total <= MAX_FILE_BYTES:
+            piece = file.read(min(2**20, MAX_FILE_BYTES + 1 - total))
+            if not piece:
+                break
+            pieces.append(piece)
+            total += len(piece)
+    if total > MAX_FILE_BYTES:
+        raise too_large
+    raw = b"".join(pieces)
     try:
-        with open(path, encoding="utf-8") as file:
-            document = json.loads(file.read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{where}: not valid JSON (not UTF-8 text: {error.reason} at "
+                         f"byte {error.start})") from None
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"{where}: JSON nested {depth} levels deep, more than the "
+                         f"{MAX_JSON_DEPTH} a saved model may have")
+    try:
+        document = json.loads(text, parse_int=_bounded_int)
+    except json.JSONDecodeError as error:
         raise ValueError(f"{where}: not valid JSON ({error})") from None
+    except ValueError as error:  # from _bounded_int
+        raise ValueError(f"{where}: {error}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{where}: not a saved model (no \"format\": \"{FORMAT}\")")
     if document.get("version") != VERSION:
@@ -267,9 +311,51 @@ def _read_document(path: str | os.PathLike) -> dict[str, Any]:
     return document
 
 
+def _json_depth(text: str) -> int:
+    """How deeply the JSON `text` nests arrays and objects, without parsing it.
+
+    Brackets inside strings are skipped; the count needs no recursion, so a file
+    nested 100,000 levels deep is measured, and refused, at once.
+    """
+    depth = deepest = 0
+    # Strings, with their escapes, are removed first; what is left has no quotes.
+    for match in _JSON_BRACKETS.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token == "]" or token == "}":
+            depth -= 1
+    return deepest
+
+
+_JSON_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses ints of over 4300 digits with a ValueError of its own; a model
+    # has no use for more than a few digits, and float() of a longer one overflows.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits (at most "
+                         f"{MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _short_repr(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...}"
+
+
 def _short_list(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return f"[{shown}{', ...' if len(names) > limit else ''}] ({len(names)})"
+
+
+def _within_limit(owner: str, count: int) -> int:
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{owner}: {count:,} parameters, more than the {MAX_PARAMETERS:,} "
+                         f"a model may have (nn.module.MAX_PARAMETERS)")
+    return count
 
 
 def _is_parameter(value: object) -> bool:
@@ -406,6 +492,7 @@ class Neuron(Module):
     def __init__(self, nin: int, activation: str | bool = "relu", *, nonlin: bool | None = None,
                  init: str = "uniform", seed: Seed = None, fan_out: int = 1) -> None:
         self.nin = check.positive_int("Neuron", "nin", nin)
+        _within_limit("Neuron", self.nin + 1)
         fan_out = check.positive_int("Neuron", "fan_out", fan_out)
         self.activation = _activation_name(activation, nonlin, "Neuron")
         if init not in INITS:
@@ -432,6 +519,10 @@ class Neuron(Module):
     def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "activation": self.activation}
 
+    @classmethod
+    def parameter_count(cls, nin: int = 0, **options: Any) -> int:
+        return _within_limit("Neuron", check.positive_int("Neuron", "nin", nin) + 1)
+
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r})"
 
@@ -447,6 +538,7 @@ class Layer(Module):
                  nonlin: bool | None = None, init: str = "uniform", seed: Seed = None) -> None:
         self.nin = check.positive_int("Layer", "nin", nin)
         self.nout = check.positive_int("Layer", "nout", nout)
+        _within_limit("Layer", (self.nin + 1) * self.nout)
         if init not in INITS:
             raise ValueError(f"Layer: unknown init {init!r}; choose one of {', '.join(INITS)}")
         self.activation = _activation_name(activation, nonlin, "Layer")
@@ -464,6 +556,11 @@ class Layer(Module):
 
     def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    @classmethod
+    def parameter_count(cls, nin: int = 0, nout: int = 0, **options: Any) -> int:
+        nin = check.positive_int("Layer", "nin", nin)
+        return _within_limit("Layer", (nin + 1) * check.positive_int("Layer", "nout", nout))
 
     def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
@@ -500,6 +597,10 @@ class Dropout(Module):
     def config(self) -> dict[str, Any]:
         return {"p": self.p}
 
+    @classmethod
+    def parameter_count(cls, **config: Any) -> int:
+        return 0
+
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
 
@@ -518,10 +619,8 @@ class MLP(Module):
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  init: str = "uniform", seed: Seed = None, last_activation: str | None = None,
                  dropout: float = 0.0) -> None:
-        self.nin = check.positive_int("MLP", "nin", nin)
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise TypeError(f"MLP: nouts must be a non-empty list of layer widths, got {nouts!r}")
-        self.nouts = [check.positive_int("MLP", f"nouts[{i}]", n) for i, n in enumerate(nouts)]
+        self.nin, self.nouts = _mlp_sizes(nin, nouts)
+        MLP.parameter_count(self.nin, self.nouts)
         if init not in INITS:
             raise ValueError(f"MLP: unknown init {init!r}; choose one of {', '.join(INITS)}")
         self.activation = _activation_name(activation, None, "MLP")
@@ -540,7 +639,7 @@ class MLP(Module):
         self.dropouts: list[Dropout] = []
         if self.dropout:
             self.dropouts = [Dropout(self.dropout, seed=rng.getrandbits(64)) for _ in range(last)]
-        steps: list[Module] = []
+        steps: list[Layer | Dropout] = []
         for i, layer in enumerate(self.layers):
             steps.append(layer)
             if self.dropouts and i < last:
@@ -558,6 +657,13 @@ class MLP(Module):
         return {"nin": self.nin, "nouts": self.nouts, "activation": self.activation,
                 "last_activation": self.last_activation, "dropout": self.dropout}
 
+    @classmethod
+    def parameter_count(cls, nin: int = 0, nouts: Sequence[int] = (), **options: Any) -> int:
+        nin, nouts = _mlp_sizes(nin, nouts)
+        sizes = [nin, *nouts]
+        return _within_limit("MLP", sum((sizes[i] + 1) * sizes[i + 1]
+                                        for i in range(len(nouts))))
+
     def __repr__(self) -> str:
         extra = ""
         if self.last_activation is not None:
@@ -565,3 +671,14 @@ class MLP(Module):
         if self.dropout:
             extra += f", dropout={self.dropout}"
         return f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}{extra})"
+
+
+def _mlp_sizes(nin: Any, nouts: Any) -> tuple[int, list[int]]:
+    nin = check.positive_int("MLP", "nin", nin)
+    if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+        raise TypeError(f"MLP: nouts must be a non-empty list of layer widths, "
+                        f"got {_short_repr(nouts)}")
+    if len(nouts) > MAX_PARAMETERS:  # each layer has at least 2 parameters
+        raise ValueError(f"MLP: {len(nouts):,} layers, more than a model of "
+                         f"{MAX_PARAMETERS:,} parameters can have (nn.module.MAX_PARAMETERS)")
+    return nin, [check.positive_int("MLP", f"nouts[{i}]", n) for i, n in enumerate(nouts)]

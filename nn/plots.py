@@ -54,7 +54,8 @@ def _tint(color: str, amount: float) -> tuple[float, float, float]:
     """`color` mixed with white: `amount` 0 is white, 1 the colour itself."""
     from matplotlib.colors import to_rgb
 
-    return tuple(1.0 - amount * (1.0 - c) for c in to_rgb(color))
+    red, green, blue = (1.0 - amount * (1.0 - c) for c in to_rgb(color))
+    return red, green, blue
 
 
 def _class_indices(y: Sequence, where: str) -> list[int]:
@@ -127,7 +128,8 @@ def _compiled_outputs(model: Any, points: list[list[float]]) -> list[list[float]
             else:  # a compiled function returns one Value: one per output
                 functions = [compile(lambda a, b, k=k: model([a, b])[k]) for k in range(count)]
             outputs = [[f.forward(a, b) for f in functions] for a, b in points]
-    except (GraphChanged, TypeError, ValueError):
+    except (GraphChanged, TypeError, ValueError, RecursionError, MemoryError):
+        # RecursionError: Python cannot compile the code of a very wide model.
         return None
     # A model that reads .data or makes new leaves would replay wrongly: check a few points.
     with evaluating(model):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import random
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 from autograd import Value
 from nn import _checks as check
 from nn import data, optim
+from nn._files import write_atomically
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import evaluating, output_label
 
@@ -61,16 +63,20 @@ class History:
         return len(self.train_loss)
 
     def to_csv(self, path: str | os.PathLike) -> None:
-        """Write one row per epoch: epoch, then every column that has values."""
+        """Write one row per epoch: epoch, then every column that has values.
+
+        The file is replaced in one step, never left half-written (see `Module.save`).
+        """
         columns = {name: values for name, values in (
             ("train_loss", self.train_loss), ("train_accuracy", self.train_accuracy),
             ("val_loss", self.val_loss), ("val_accuracy", self.val_accuracy),
             ("lr", self.lr)) if values}
-        with open(path, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["epoch", *columns])
-            for epoch in range(self.epochs):
-                writer.writerow([epoch, *(repr(values[epoch]) for values in columns.values())])
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["epoch", *columns])
+        for epoch in range(self.epochs):
+            writer.writerow([epoch, *(repr(values[epoch]) for values in columns.values())])
+        write_atomically(path, text.getvalue())
 
 
 def accuracy(model: Callable[[Any], Any], X: Sequence, y: Sequence,
@@ -361,7 +367,7 @@ def _set_lr(optimizer: Any, lr: float) -> None:
 
 def _label_pair(labels: Sequence) -> tuple[int, int] | None:
     """(0, 1) or (-1, 1) when every label is one of them, else None."""
-    values = set()
+    values: set[Any] = set()
     for label in labels:
         if isinstance(label, bool) or not isinstance(label, Real):
             return None
@@ -374,7 +380,7 @@ def _label_pair(labels: Sequence) -> tuple[int, int] | None:
 
 
 def _are_class_indices(labels: Sequence, classes: int) -> bool:
-    return all(isinstance(t, Integral) and not isinstance(t, bool) and 0 <= t < classes
+    return all(isinstance(t, Integral) and not isinstance(t, bool) and 0 <= int(t) < classes
                for t in labels)
 
 
@@ -384,7 +390,8 @@ def _loss_targets(labels: Sequence, loss_function: Callable) -> list:
     if loss_function is hinge and pair == (0, 1):
         return [2 * t - 1 for t in labels]
     if loss_function is binary_cross_entropy_with_logits and pair == (-1, 1):
-        return [(t + 1) // 2 if isinstance(t, Integral) else (t + 1.0) / 2.0 for t in labels]
+        return [(int(t) + 1) // 2 if isinstance(t, Integral) else (t + 1.0) / 2.0
+                for t in labels]
     return list(labels)
 
 

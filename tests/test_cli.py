@@ -188,7 +188,7 @@ def test_two_class_data_sets_get_one_output(tmp_path, capsys, dataset):
     (["--l2", "-1"], "argument --l2: must be a number >= 0"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice"),
     (["--activation", "swish"], "argument --activation: invalid choice"),
-    (["--seed", "x"], "argument --seed: invalid int value"),
+    (["--seed", "x"], "argument --seed: must be a whole number, got 'x'"),
     (["--unknown"], "unrecognized arguments: --unknown"),
 ])
 def test_bad_train_arguments_are_usage_errors(capsys, argv, message):

@@ -1,7 +1,9 @@
 """Drawing graphs, rendered with no Graphviz program on PATH (the WebAssembly route)."""
 
 import html
+import os
 import re
+import shutil
 import time
 
 import graphviz
@@ -19,6 +21,7 @@ from autograd import render as render_module
 from autograd.viz import Frames, ValueGraph, backward_frames, forward_frames
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REAL_WHICH = shutil.which
 
 
 @pytest.fixture(autouse=True)
@@ -185,18 +188,30 @@ def test_other_formats_need_the_system_dot():
         draw_dot(neuron()["o"]).pipe(format="pdf")
 
 
-def test_the_system_dot_is_used_when_on_path(monkeypatch):
-    calls = []
+def fake_dot(folder, monkeypatch, body):
+    """A `dot` program on PATH that runs the shell commands `body`."""
+    program = folder / "dot"
+    program.write_text(f"#!/bin/sh\n{body}\n")
+    program.chmod(0o755)
+    monkeypatch.setattr(render_module.shutil, "which", REAL_WHICH)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
 
-    def fake_pipe(engine, format, data, quiet=False):
-        calls.append((engine, format, data))
-        return b"%PDF from dot"
 
-    monkeypatch.setattr(render_module.shutil, "which", lambda name, *a, **k: "/usr/bin/dot")
-    monkeypatch.setattr(graphviz, "pipe", fake_pipe)
+def test_the_system_dot_is_used_when_on_path(monkeypatch, tmp_path):
+    fake_dot(tmp_path, monkeypatch, f'echo "$@" > {tmp_path}/args; cat > {tmp_path}/input; '
+                                    f'printf "%%PDF from dot"')
     graph = draw_dot(neuron()["o"])
     assert graph.pipe(format="pdf") == b"%PDF from dot"
-    assert calls == [("dot", "pdf", graph.source.encode())]
+    assert (tmp_path / "args").read_text().split() == ["-Kdot", "-Tpdf"]
+    assert (tmp_path / "input").read_text() == graph.source
+
+
+def test_the_system_dot_is_stopped_at_the_time_limit(monkeypatch, tmp_path):
+    fake_dot(tmp_path, monkeypatch, "exec sleep 60")
+    started = time.monotonic()
+    with pytest.raises(render_module.RenderError, match="took longer than 1 s and was stopped"):
+        render_module.render("digraph { a -> b }", "svg", timeout=1)
+    assert time.monotonic() - started < 10
 
 
 def test_kinds_of_node_look_different():
