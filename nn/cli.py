@@ -53,7 +53,7 @@ DIGITS = "digits"
 DIGITS_TEST_SIZE = 0.25
 # What train uses for an option not given, on the 2-D toy sets and on the digits. The
 # toy sets' defaults are micrograd's demo; the digits' reach 95% held-out accuracy.
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "toy": dict(samples=100, hidden=[16, 16], optimizer="sgd", epochs=100, batch_size=None,
                 l2=1e-4),
     DIGITS: dict(hidden=[32], optimizer="adam", lr=0.005, epochs=20, batch_size=32, l2=0.0),

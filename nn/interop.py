@@ -51,7 +51,7 @@ class ParameterPair(NamedTuple):
 
     name: str  # as in model.named_parameters(), e.g. "layers.0.neurons.3.w1"
     key: str  # as in torch_model.state_dict(), e.g. "0.weight"
-    index: tuple[int, ...]  # the entry of that tensor, e.g. (3, 1)
+    index: tuple[int, ...]  # type: ignore[assignment]  # the entry in that tensor: (3, 1)
 
     def __str__(self) -> str:
         return f"{self.name} <-> {self.key}[{', '.join(map(str, self.index))}]"
@@ -299,5 +299,6 @@ def from_torch(torch_model: torch.nn.Module) -> MLP:
             raise ValueError(f"from_torch: {pair.key}[{', '.join(map(str, pair.index))}] is "
                              f"{number}; valuegrad's parameters must be finite")
         params[pair.name].data = number
-    return model.train(torch_model.training)
+    model.train(torch_model.training)
+    return model
 

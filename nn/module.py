@@ -413,7 +413,7 @@ def output_label(output: Value | float | Sequence[Value | float], threshold: flo
     if isinstance(output, Value):
         return labels[1] if output.data > threshold else labels[0]
     if isinstance(output, Real) and not isinstance(output, bool):
-        return labels[1] if output > threshold else labels[0]
+        return labels[1] if float(output) > threshold else labels[0]
     if isinstance(output, (list, tuple)) and output:
         scores = [float(v) for v in output]
         return max(range(len(scores)), key=scores.__getitem__)

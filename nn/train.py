@@ -186,7 +186,8 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         check.non_negative("fit", "lr", lr)
     parameters = model.parameters()
     # A function of the epoch is the learning rate itself: the base rate it multiplies is 1.
-    optimizer = _make_optimizer(optimizer, parameters, 1.0 if lr_at else lr)
+    optimizer = _make_optimizer(optimizer, parameters, 1.0 if lr_at is not None else
+                                None if lr is None else float(lr))  # type: ignore[arg-type]
     if lr_at is not None:
         schedule = optim.lr_scheduler.LambdaLR(optimizer, _checked_lr(lr_at, epochs))
     elif schedule is not None:

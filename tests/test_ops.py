@@ -310,3 +310,15 @@ def test_constants_are_leaves_the_contract_tests_do_not_miss():
     # The operations take plain numbers too: they become Constant leaves.
     out = Value(2.0) * 3
     assert isinstance(out.children[1], Constant) and out.children[1].data == 3.0
+
+
+def test_the_signatures_written_for_type_checkers_are_the_generated_ones():
+    import re
+    from pathlib import Path
+
+    from autograd import engine
+
+    source = Path(engine.__file__).read_text()
+    block = re.search(r"    if TYPE_CHECKING:\n(?:        #.*\n)*((?:        def .*\n)+)", source)
+    written = "\n".join(line.strip() for line in block.group(1).splitlines())
+    assert written == engine.type_stubs()
