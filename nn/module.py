@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from autograd import Constant, Value, no_grad
+from autograd import Constant, Value, no_grad, sampled
 from nn import _checks as check
 
 # An int seed, a random.Random to draw from, or None for the global `random` module.
@@ -465,7 +465,11 @@ class Dropout(Module):
         if self.p == 1.0:
             return [v * 0.0 for v in x]
         draw, p, scale = self._rng.random, self.p, 1.0 / (1.0 - self.p)
-        return [v * (0.0 if draw() < p else scale) for v in x]
+
+        def mask() -> float:
+            return 0.0 if draw() < p else scale
+        # sampled(): a compiled replay draws a new mask each time, from the same stream.
+        return [v * sampled(mask) for v in x]
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}

@@ -188,8 +188,10 @@ def test_generated_source_is_straight_line_and_readable():
     step = autograd.compile(lambda x: (x * w).tanh())
     step(2.0)
     source = step.source
-    assert "def forward_backward(A, P):" in source
-    assert "tanh(" in source and "for " not in source and "while " not in source
+    assert "def run(R, P, D, scale, L, O, IG):" in source
+    # One loop over the rows of inputs in each function; inside it, one line per operation.
+    assert source.count("for ") == 2 and "while " not in source and "if " not in source
+    assert "tanh(" in source
     assert step.parameters == [w]
     # d tanh(x w)/dw = x / cosh(x w)^2, at x = 2, w = -3
     assert math.isclose(w.grad, 2.0 / math.cosh(-6.0) ** 2, rel_tol=1e-12)
