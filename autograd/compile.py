@@ -149,40 +149,44 @@ class _Replay:
     # --- running ---------------------------------------------------------------
 
     def _run(self, examples: list[tuple], rows: list[list[float]], scale: float,
-             backward: bool) -> tuple[list[float], list, list[float], list]:
-        """Losses, extras, parameter grads and input grads for the examples, replayed."""
+             backward: bool, grads: list[float] | None = None,
+             ) -> tuple[list[float], list, list[float], list]:
+        """Losses, extras, parameter grads (added to `grads`, or from 0) and input grads."""
         program = self._program
         P = [p.data for p in program.parameters]
+        if grads is None:
+            grads = [0.0] * len(P)
+        # Every example's draws are made in example order, as eagerly; the first examples'
+        # come from their eager runs (tracing, then the checks), which also check the code.
+        drawn = []
+        if self._traced is not None:
+            output, traced_extras, inputs, trace = self._traced
+            self._traced = None
+            drawn.append(self._compare(rows[0], P, scale, backward, output, traced_extras,
+                                       inputs, trace))
+        while len(drawn) < len(rows) and self._checks_left:
+            self._checks_left -= 1
+            drawn.append(self._check(examples[len(drawn)], rows[len(drawn)], P, scale,
+                                     backward))
+        draws = program.draws
+        if draws:
+            drawn += [[draw() for draw in draws] for _ in range(len(rows) - len(drawn))]
+            rows = [row + d for row, d in zip(rows, drawn)]
         losses: list[float] = []
         extras: list = []
         input_grads: list = []
-        grads = [0.0] * len(P)
-        first = 0
-        if self._traced is not None:
-            # The first call's first example was just computed by tracing it:
-            # use those numbers (its random draws are made), and make sure the
-            # generated code gives the same.
-            output, traced_extras, inputs, trace = self._traced
-            self._traced = None
-            self._compare(examples[0], rows[0], P, scale, backward, output, traced_extras,
-                          inputs, trace, losses, extras, grads, input_grads)
-            first = 1
-        while first < len(rows) and self._checks_left:
-            self._checks_left -= 1
-            self._check(examples[first], rows[first], P, scale, backward, losses, extras,
-                        grads, input_grads)
-            first += 1
-        if first < len(rows):
-            rest = rows[first:] if first else rows
-            D = program.draws
-            if backward:
-                replayed = program.run(rest, P, D, scale, losses, extras, input_grads)
-                grads = [a + b for a, b in zip(grads, replayed)] if first else replayed
-            else:
-                program.run_forward(rest, P, D, losses, extras)
+        if backward:
+            # The eager backward pass of a batch loss reaches the examples last to first:
+            # adding their gradients in that order gives the same sums to the last bit.
+            grads = list(program.run(rows[::-1], P, scale, grads, losses, extras, input_grads))
+            losses.reverse()
+            extras.reverse()
+            input_grads.reverse()
+        else:
+            program.run_forward(rows, P, losses, extras)
         return losses, extras, grads, input_grads
 
-    def _check(self, example, row, P, scale, backward, losses, extras, grads, input_grads):
+    def _check(self, example, row, P, scale, backward) -> list[float]:
         """Run one example eagerly too; raise GraphChanged if the replay differs."""
         inputs: list[Value] = []
         traced_args = _rebuild(example, inputs)
@@ -194,47 +198,41 @@ class _Replay:
         for node in order:
             if not node.children and not isinstance(node, Constant) and node not in known:
                 raise GraphChanged(self._mismatch("uses a Value that was not used when traced"))
-        self._compare(example, row, P, scale, backward, output, traced_extras, inputs, trace,
-                      losses, extras, grads, input_grads, order)
+        return self._compare(row, P, scale, backward, output, traced_extras, inputs, trace,
+                             order)
 
-    def _compare(self, example, row, P, scale, backward, output, traced_extras, inputs, trace,
-                 losses, extras, grads, input_grads, order=None) -> None:
-        """Replay one example with the draws the eager run made; compare; keep the numbers."""
+    def _compare(self, row, P, scale, backward, output, traced_extras, inputs, trace,
+                 order=None) -> list[float]:
+        """Replay one example with the draws its eager run made, compare, return the draws."""
         program = self._program
         drawn = [leaf.data for leaf, _ in trace.samples]
         if len(drawn) != len(program.draws):
             raise GraphChanged(self._mismatch(f"draws {len(drawn)} sampled numbers, "
                                               f"{len(program.draws)} when traced"))
-        stream = iter(drawn).__next__
-        D = [stream] * len(drawn)
-        got_losses: list[float] = []
-        got_extras: list = []
-        got_inputs: list = []
+        losses: list[float] = []
+        extras: list = []
+        input_grads: list = []
         if backward:
-            got = program.run([row], P, D, scale, got_losses, got_extras, got_inputs)
+            got = program.run([row + drawn], P, scale, [0.0] * len(P), losses, extras,
+                              input_grads)
             wanted = list(program.parameters) + [inputs[i] for i in program.grad_inputs]
             expected = _gradients(output, scale, wanted, order)
-            got_all = list(got) + list(got_inputs[0] if got_inputs else ())
+            got_all = list(got) + list(input_grads[0] if input_grads else ())
             for i, (a, b) in enumerate(zip(got_all, expected)):
                 if not _same(a, b):
                     what = (f"parameter {i}" if i < len(got) else
                             f"argument number {program.grad_inputs[i - len(got)]}")
                     raise GraphChanged(self._mismatch(f"gives d/d {what} = {a!r}, the eager "
                                                       f"engine {b!r}"))
-            for i, g in enumerate(got):
-                grads[i] += g
-            input_grads.extend(got_inputs)
         else:
-            program.run_forward([row], P, D, got_losses, got_extras)
-        if not _same(got_losses[0], output.data):
-            raise GraphChanged(self._mismatch(f"gives {got_losses[0]!r}, the eager engine "
+            program.run_forward([row + drawn], P, losses, extras)
+        if not _same(losses[0], output.data):
+            raise GraphChanged(self._mismatch(f"gives {losses[0]!r}, the eager engine "
                                               f"{output.data!r}"))
-        if traced_extras is not None:
-            expected_extras = _extras_data(traced_extras)
-            if not all(_same(a, b) for a, b in zip(got_extras[0], expected_extras)):
-                raise GraphChanged(self._mismatch("gives other extras than the eager engine"))
-        losses.append(got_losses[0])
-        extras.extend(got_extras)
+        if traced_extras is not None and not all(
+                _same(a, b) for a, b in zip(extras[0], _extras_data(traced_extras))):
+            raise GraphChanged(self._mismatch("gives other extras than the eager engine"))
+        return drawn
 
     def _mismatch(self, what: str) -> str:
         return (f"{self.where}: the replay {what} for the same inputs, so the function depends "
@@ -312,10 +310,12 @@ class PerExampleFunction(_Replay):
             rows.append(flat)
             values.append(found)
         scale = 1.0 / n if self.reduction == "mean" else 1.0
-        losses, extras, grads, input_grads = self._run(examples, rows, scale, backward)
+        parameters = self._program.parameters
+        losses, extras, grads, input_grads = self._run(
+            examples, rows, scale, backward, [p.grad for p in parameters] if backward else None)
         if backward:
-            for p, g in zip(self._program.parameters, grads):
-                p.grad += g
+            for p, g in zip(parameters, grads):
+                p.grad = g
             for found, gs in zip(values, input_grads):
                 for v, g in zip(found, gs):
                     v.grad += g
@@ -478,11 +478,11 @@ def _changed(where: str) -> None:
 class _Program:
     """The straight-line source for one traced graph, compiled.
 
-    `run(R, P, D, scale, L, O, IG)` replays every row of inputs in R with the
-    parameters' data P and the draws D, appending each loss to L, extras to O
-    and the gradients of Value arguments to IG; it returns the parameters'
-    gradients summed over the rows, the output's gradient being `scale`.
-    `run_forward(R, P, D, L, O)` does the forward pass only.
+    `run(R, P, scale, G, L, O, IG)` replays every row of R (an example's inputs,
+    then its sampled numbers) with the parameters' data P, appending each loss
+    to L, extras to O and the gradients of Value arguments to IG; it returns
+    the parameters' gradients G plus those of every row, the output's gradient
+    being `scale`. `run_forward(R, P, L, O)` does the forward pass only.
     """
 
     def __init__(self, output: Value, extras: Any, inputs: list[Value], structure,
@@ -532,15 +532,12 @@ class _Program:
                 needs_grad[node] = any(needs_grad.get(c, False) for c in node.children)
 
         pad = " " * 8
-        n_in = len(inputs)
-        unpack_row = (", ".join(f"a{i}" for i in range(n_in)) + ",") if n_in else "_"
+        # A row holds the inputs, then the sampled numbers.
+        row = [f"a{i}" for i in range(len(inputs))] + [f"s{i}" for i in range(len(self.draws))]
         head = []
         if self.parameters:
             head.append(f"    {', '.join(f'p{i}' for i in range(len(self.parameters)))}, = P")
-        if self.draws:
-            head.append(f"    {', '.join(f'D{i}' for i in range(len(self.draws)))}, = D")
-        loop = [f"    for {unpack_row} in R:"]
-        loop += [f"{pad}s{i} = D{i}()" for i in range(len(self.draws))]
+        loop = [f"    for {''.join(name + ', ' for name in row) or '_'} in R:"]
         loop += [f"{pad}{name[n]} = {OPS[n.op].forward_code([name[c] for c in n.children])}"
                  for n in order if n.children]
         for node, op, other, result, where in comparisons:
@@ -552,17 +549,19 @@ class _Program:
         if extras is not None:
             loop.append(f"{pad}O.append(({''.join(name[v] + ', ' for v in extra_values)}))")
 
-        forward = ["def run_forward(R, P, D, L, O):", *head, *loop]
+        forward = ["def run_forward(R, P, L, O):", *head, *loop]
         grad_name = {n: "g" + name[n] for n in order if needs_grad.get(n)}
-        backward = ["def run(R, P, D, scale, L, O, IG):", *head]
-        backward += [f"    gp{i} = 0.0" for i in range(len(self.parameters))]
+        backward = ["def run(R, P, scale, G, L, O, IG):", *head]
+        if self.parameters:
+            backward.append(f"    {''.join(f'gp{i}, ' for i in range(len(self.parameters)))}= G")
         backward += loop
         assigned = set(self.parameters)
         if output in grad_name:
             backward.append(f"{pad}{grad_name[output]} = scale")
             assigned.add(output)
             for node in reversed(order):
-                if not node.children or node not in grad_name:
+                # Nodes off the output's path (extras, comparisons) pass no gradient on.
+                if not node.children or node not in grad_name or node not in assigned:
                     continue
                 g = grad_name[node]
                 operands = [name[c] for c in node.children]

@@ -60,13 +60,15 @@ class CompiledLoss:
 
     def step(self, X: Sequence, targets: Sequence) -> tuple[float, list]:
         """The batch's data loss and outputs; the gradient of loss + L2 is added to `.grad`."""
+        # The penalty first: the eager backward pass of loss + penalty reaches it first,
+        # so the gradients are then added up in the same order, to the last bit.
+        if self._penalty is not None:
+            self._penalty()
         loss, outputs = self._train(X, targets)
         outputs = [_as_output(o) for o in outputs]
         if self.checks_left:
             self.checks_left -= 1
             self._compare_with_loss(loss, outputs, targets)
-        if self._penalty is not None:
-            self._penalty()
         return loss, outputs
 
     def evaluate(self, X: Sequence, targets: Sequence) -> tuple[float, list]:
