@@ -14,9 +14,13 @@ by operand: no Value is created when it runs.
   batch loss (the mean of the examples' losses, or their sum with
   `reduction="sum"`) and accumulates its gradient. The generated code and the
   time to make it grow with the model, not with the batch, and batches of any
-  size (a short last one too) replay without tracing again. Terms that are
-  not per example, such as an L2 penalty, are added outside (their own
-  `backward()` accumulates into the same `.grad`). The function may return
+  size (a short last one too) replay without tracing again. The examples'
+  gradients are added to `.grad` last example first, as the eager backward
+  pass of the batch loss reaches them, so they are the same to the last bit.
+  Terms that are not per example, such as an L2 penalty, are added outside,
+  before (their own `backward()` or replay accumulates into `.grad`, and
+  eagerly the backward pass of `loss + penalty` reaches the penalty first).
+  The function may return
   `(loss, extras)`, extras being Values or lists of them (the model's output,
   say): the call then returns `(batch_loss, [extras of each example])` as floats.
 
@@ -92,8 +96,10 @@ def compile_per_example(fn: Callable[..., Any], *, reduction: str = "mean",
 
 
 def _check_count(where: str, checks: Any) -> int:
-    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
-        raise ValueError(f"{where}: checks must be an int >= 0, got {checks!r}")
+    if isinstance(checks, bool) or not isinstance(checks, int):
+        raise TypeError(f"{where}: checks must be an int, got {type(checks).__name__}")
+    if checks < 0:
+        raise ValueError(f"{where}: checks must be >= 0, got {checks!r}")
     return checks
 
 
@@ -109,7 +115,8 @@ class _Replay:
         self._checks = checks
         self._checks_left = 0
         self._program: _Program | None = None
-        self._traced: tuple | None = None   # (output, extras, args) of the trace, used once
+        # (output, extras, inputs, trace) of the trace, whose numbers the first call uses.
+        self._traced: tuple | None = None
 
     def retrace(self) -> None:
         """Forget the traced graph: the next call traces the function again."""
@@ -296,19 +303,23 @@ class PerExampleFunction(_Replay):
         examples = list(zip(*columns))
         rows: list[list[float]] = []
         values: list[list[Value]] = []
+        shape = self._program.structure if self._program is not None else None
         for i, example in enumerate(examples):
             flat: list[float] = []
             found: list[Value] = []
             structure = _flatten(example, flat, f"example {i}: argument", found, self.where)
-            if self._program is None:
-                self._trace(example, structure)
-            elif structure != self._program.structure:
+            if shape is None:
+                shape = structure
+            elif structure != shape:
+                traced = "traced for" if self._program is not None else "example 0 is"
                 raise GraphChanged(
-                    f"compile_per_example: traced for an example shaped "
-                    f"{_describe(self._program.structure)}, example {i} is shaped "
-                    f"{_describe(structure)}; call .retrace() to trace again")
+                    f"compile_per_example: {traced} an example shaped {_describe(shape)}, "
+                    f"example {i} is shaped {_describe(structure)}; every example must "
+                    "have the same shape (call .retrace() to trace again)")
             rows.append(flat)
             values.append(found)
+        if self._program is None:
+            self._trace(examples[0], shape)
         scale = 1.0 / n if self.reduction == "mean" else 1.0
         parameters = self._program.parameters
         losses, extras, grads, input_grads = self._run(

@@ -124,7 +124,8 @@ def sampled(draw: Callable[[], float]) -> Value:
     on every replay, in the order the draws were made while tracing, so that
     the replay and the eager engine use a random stream alike.
     """
-    leaf = Constant(as_float(draw(), "sampled: draw()"))
+    data = draw()
+    leaf = Constant(data if data.__class__ is float else as_float(data, "sampled: draw()"))
     if _tracing_threads:
         trace = _thread.trace
         if trace is not None:

@@ -207,8 +207,10 @@ def test_bad_arguments_to_compile_per_example():
         autograd.compile_per_example(3)
     with pytest.raises(ValueError, match="reduction must be one of 'mean', 'sum'"):
         autograd.compile_per_example(lambda x: x, reduction="max")
-    with pytest.raises(ValueError, match="checks must be an int >= 0"):
+    with pytest.raises(ValueError, match="checks must be >= 0, got -1"):
         autograd.compile_per_example(lambda x: x, checks=-1)
+    with pytest.raises(TypeError, match="checks must be an int, got float"):
+        autograd.compile(lambda x: x, checks=1.0)
     with pytest.raises(TypeError, match=r"must return a Value \(or a pair"):
         autograd.compile_per_example(lambda x: 3.0)([1.0])
 
@@ -217,6 +219,9 @@ def test_an_example_shaped_differently_raises_graph_changed():
     step = autograd.compile_per_example(lambda x: Value.sum(x))
     with pytest.raises(GraphChanged, match=r"example 1 is shaped \(\[3 numbers\]\)"):
         step([[1.0, 2.0], [1.0, 2.0, 3.0]])
+    assert step([[1.0, 2.0, 3.0]]) == 6.0           # nothing was traced from the bad batch
+    with pytest.raises(GraphChanged, match=r"traced for an example shaped \(\[3 numbers\]\)"):
+        step([[1.0, 2.0]])
 
 
 def test_cross_entropy_on_blobs_with_adam_through_fit_matches_eager():
@@ -327,3 +332,27 @@ def test_fit_compiled_checks_every_target_before_training():
     assert [p.data for p in model.parameters()] == before
     with pytest.raises(TypeError, match="compile must be True or False"):
         nn.fit(model, X, y, epochs=1, progress=False, compile="yes")
+
+
+@pytest.mark.parametrize("dataset", ["moons", "spiral"])
+def test_valuegrad_train_compile_writes_the_history_of_eager_training(tmp_path, capsys,
+                                                                       dataset):
+    import csv
+
+    from nn.cli import main
+
+    histories = []
+    for flag in ([], ["--compile"]):
+        out = tmp_path / ("compiled" if flag else "eager")
+        status = main(["train", "--dataset", dataset, "--epochs", "3", "--samples", "30",
+                       "--batch-size", "8", "--hidden", "8", "--out", str(out),
+                       "--no-progress", *flag])
+        assert status == 0
+        with open(out / "history.csv", newline="") as file:
+            histories.append(list(csv.DictReader(file)))
+    assert "compiled replay" in capsys.readouterr().out
+    eager, compiled = histories
+    assert len(eager) == len(compiled) == 3
+    for eager_row, compiled_row in zip(eager, compiled):
+        for key, value in eager_row.items():
+            assert float(compiled_row[key]) == pytest.approx(float(value), rel=1e-9), key
