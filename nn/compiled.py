@@ -52,11 +52,19 @@ class CompiledLoss:
 
     def check_targets(self, probe: Any, targets: Sequence, where: str) -> None:
         """Raise the loss's own error for a bad target now: the replay does not check them."""
+        # Each different target once (classes repeat), as the target of the probe output.
+        distinct = list({repr(t): t for t in targets}.values())
         with no_grad():
             try:
-                self.loss([probe] * len(targets), targets)
-            except (TypeError, ValueError) as error:
-                raise type(error)(f"fit: {where}: {error}") from None
+                self.loss([probe] * len(distinct), distinct)
+                return
+            except (TypeError, ValueError):
+                pass
+            for i, target in enumerate(targets):   # which one, for the message
+                try:
+                    self.loss([probe], [target])
+                except (TypeError, ValueError) as error:
+                    raise type(error)(f"fit: {where}[{i}]: {error}") from None
 
     def step(self, X: Sequence, targets: Sequence) -> tuple[float, list]:
         """The batch's data loss and outputs; the gradient of loss + L2 is added to `.grad`."""

@@ -326,7 +326,7 @@ def test_fit_compiled_checks_every_target_before_training():
     before = [p.data for p in model.parameters()]
     labels = [t for t in y]
     labels[-1] = 3                                   # not a class of 3 outputs
-    with pytest.raises(ValueError, match="fit: y: .*target 3 is not a class index"):
+    with pytest.raises(ValueError, match=r"fit: y\[29\]: .*target 3 is not a class index"):
         nn.fit(model, X, labels, loss="cross_entropy", epochs=1, progress=False,
                compile=True)
     assert [p.data for p in model.parameters()] == before
