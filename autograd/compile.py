@@ -200,16 +200,22 @@ class _Replay:
         with tracing() as trace:
             result = self.fn(*traced_args)
         output, traced_extras = self._split(result)
-        known = set(self._program.parameters) | set(inputs)
-        order = topological_order(output)
-        for node in order:
-            if not node.children and not isinstance(node, Constant) and node not in known:
-                raise GraphChanged(self._mismatch("uses a Value that was not used when traced"))
+        # The eager graph's leaves, matched by position with the traced graph's: a leaf the
+        # function makes itself (Value(0.0) to start a sum) is a new object each time.
+        leaves = _leaves(output)
+        if len(leaves) != len(self._program.leaves):
+            raise GraphChanged(self._mismatch("has another graph"))
+        counterpart = dict(zip(self._program.leaves, leaves))
+        parameters = set(self._program.parameters)
+        for p in self._program.parameters:
+            q = counterpart.get(p, p)
+            if q is not p and q in parameters:
+                raise GraphChanged(self._mismatch("uses the parameters in another place"))
         return self._compare(row, P, scale, backward, output, traced_extras, inputs, trace,
-                             order)
+                             counterpart)
 
     def _compare(self, row, P, scale, backward, output, traced_extras, inputs, trace,
-                 order=None) -> list[float]:
+                 counterpart=None) -> list[float]:
         """Replay one example with the draws its eager run made, compare, return the draws."""
         program = self._program
         drawn = [leaf.data for leaf, _ in trace.samples]
@@ -222,8 +228,11 @@ class _Replay:
         if backward:
             got = program.run([row + drawn], P, scale, [0.0] * len(P), losses, extras,
                               input_grads)
-            wanted = list(program.parameters) + [inputs[i] for i in program.grad_inputs]
-            expected = _gradients(output, scale, wanted, order)
+            parameters = program.parameters
+            if counterpart is not None:
+                parameters = [counterpart.get(p, p) for p in parameters]
+            wanted = parameters + [inputs[i] for i in program.grad_inputs]
+            expected = _gradients(output, scale, wanted)
             got_all = list(got) + list(input_grads[0] if input_grads else ())
             for i, (a, b) in enumerate(zip(got_all, expected)):
                 if not _same(a, b):
@@ -463,12 +472,11 @@ def _same(a: float, b: float) -> bool:
         math.isnan(a) and math.isnan(b))
 
 
-def _gradients(output: Value, gradient: float, wanted: list[Value],
-               order: list[Value] | None = None) -> list[float]:
+def _gradients(output: Value, gradient: float, wanted: list[Value]) -> list[float]:
     """d output/d v times `gradient`, for each v in `wanted`, by the chain rule on floats,
     in the same order of operations as the generated code (no `.grad` is touched)."""
     grads: dict[Value, float] = {output: gradient}
-    for node in reversed(order or topological_order(output)):
+    for node in reversed(topological_order(output)):
         g = grads.get(node)
         if g is None or not node.children:
             continue
@@ -476,6 +484,10 @@ def _gradients(output: Value, gradient: float, wanted: list[Value],
             before = grads.get(child)
             grads[child] = local * g if before is None else before + local * g
     return [grads.get(v, 0.0) for v in wanted]
+
+
+def _leaves(output: Value) -> list[Value]:
+    return [node for node in topological_order(output) if not node.children]
 
 
 def _changed(where: str) -> None:
@@ -504,6 +516,7 @@ class _Program:
         extra_values = [] if extras is None else _extras_values(extras)
         comparisons = trace.comparisons
         order = topological_order(output)
+        self.leaves = [node for node in order if not node.children]
         seen = set(order)
         # A branch may look at Values off the path, and extras may be off it too.
         off_path = [v for node, _, other, _, _ in comparisons for v in (node, other)

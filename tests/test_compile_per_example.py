@@ -356,3 +356,19 @@ def test_valuegrad_train_compile_writes_the_history_of_eager_training(tmp_path, 
     for eager_row, compiled_row in zip(eager, compiled):
         for key, value in eager_row.items():
             assert float(compiled_row[key]) == pytest.approx(float(value), rel=1e-9), key
+
+
+def test_leaves_made_inside_the_function_and_a_parameter_chosen_by_data():
+    w1, w2 = Value(2.0), Value(3.0)
+    # A new leaf on every call (the start of a sum) is fine: its value does not change.
+    step = autograd.compile_per_example(lambda x: sum([x * w1, x * x], Value(0.0)))
+    assert step([1.0, 2.0, 3.0]) == pytest.approx((3.0 + 8.0 + 15.0) / 3)
+    # Choosing a parameter by .data is caught: the replay goes on using the traced one.
+    step = autograd.compile_per_example(lambda x: x * (w1 if x.data > 0 else w2))
+    with pytest.raises(GraphChanged, match="gives -2.0, the eager engine -3.0"):
+        step([1.0, -1.0])
+    # Using the parameters in other places is caught too, even where the numbers agree.
+    step = autograd.compile_per_example(lambda x: x * w1 + w2 if x.data > 0 else x * w2 + w1)
+    w1.data = w2.data = 1.0
+    with pytest.raises(GraphChanged, match="uses the parameters in another place"):
+        step([1.0, -1.0])
