@@ -374,6 +374,7 @@ def _is_sequence(obj: Any) -> bool:
 
 
 _FLOAT = {float}
+_GUARD_AT = 8      # operands needing a gradient, from which a zero gradient skips a node
 _NUMBERS: dict[int, tuple] = {}      # the shape of a list of n numbers, made once per n
 
 
@@ -505,7 +506,10 @@ class _Program:
     then its sampled numbers) with the parameters' data P, appending each loss
     to L, extras to O and the gradients of Value arguments to IG; it returns
     the parameters' gradients G plus those of every row, the output's gradient
-    being `scale`. `run_forward(R, P, L, O)` does the forward pass only.
+    being `scale`. `run_forward(R, P, L, O)` does the forward pass only. The
+    body is straight-line code but for one test per wide node: where its
+    gradient is 0 (a ReLU that is off), its backward lines would add only
+    zeros, and are skipped.
     """
 
     def __init__(self, output: Value, extras: Any, inputs: list[Value], structure,
@@ -590,9 +594,20 @@ class _Program:
                 g = grad_name[node]
                 operands = [name[c] for c in node.children]
                 locals_ = OPS[node.op].derivative_codes(operands, name[node])
-                for child, local in zip(node.children, locals_):
-                    if child not in grad_name:
-                        continue
+                steps = [(child, local) for child, local in zip(node.children, locals_)
+                         if child in grad_name]
+                indent = pad
+                guarded = len(steps) > _GUARD_AT
+                if guarded:
+                    # A wide node whose gradient is 0 (a ReLU that is off) passes on
+                    # nothing but zeros: skip its lines, unless a factor is not finite
+                    # (0 * inf is nan, which the eager engine would pass on).
+                    factors = sorted({local for _, local in steps if local != "1.0"})
+                    backward.append(f"{pad}if {g} != 0.0 or not _isfinite(sum(("
+                                    f"{''.join(f + ', ' for f in factors)}))):")
+                    indent = pad + "    "
+                    first = []
+                for child, local in steps:
                     if local == "1.0":
                         term = g
                     elif local.isidentifier():
@@ -600,10 +615,15 @@ class _Program:
                     else:
                         term = f"({local}) * {g}"
                     if child in assigned:
-                        backward.append(f"{pad}{grad_name[child]} += {term}")
+                        backward.append(f"{indent}{grad_name[child]} += {term}")
                     else:
-                        backward.append(f"{pad}{grad_name[child]} = 0.0 + {term}")
+                        backward.append(f"{indent}{grad_name[child]} = 0.0 + {term}")
                         assigned.add(child)
+                        if guarded:
+                            first.append(grad_name[child])
+                if guarded and first:
+                    backward.append(f"{pad}else:")
+                    backward += [f"{pad}    {name} = 0.0" for name in first]
         if self.grad_inputs:
             got = [grad_name[inputs[i]] if inputs[i] in assigned else "0.0"
                    for i in self.grad_inputs]
@@ -629,7 +649,8 @@ class _Program:
         function = self._functions.get(name)
         if function is None:
             # The formulas' functions on floats, as the methods of Value use them.
-            namespace = {**float_functions(), "_changed": _changed}
+            namespace = {**float_functions(), "_changed": _changed,
+                         "_isfinite": math.isfinite}
             exec(builtins.compile(self._sources[name], "<autograd.compile>", "exec"), namespace)
             function = self._functions[name] = namespace[name]
         return function

@@ -372,3 +372,25 @@ def test_leaves_made_inside_the_function_and_a_parameter_chosen_by_data():
     w1.data = w2.data = 1.0
     with pytest.raises(GraphChanged, match="uses the parameters in another place"):
         step([1.0, -1.0])
+
+
+def test_a_relu_that_is_off_skips_its_lines_but_not_a_nan():
+    # A wide ReLU unit with gradient 0 passes on only zeros, and the replay skips those
+    # lines; with an infinite input, 0 * inf is nan, as eagerly.
+    neuron = nn.Neuron(12, "relu", seed=0)
+    for p in neuron.w:
+        p.data = -abs(p.data)              # off for positive inputs
+    rows = [[1.0 + i for i in range(12)], [math.inf] + [1.0] * 11, [-1.0] * 12]
+    step = autograd.compile_per_example(lambda x: neuron(x), reduction="sum", checks=0)
+    for row in rows:
+        neuron.zero_grad()
+        expected = neuron(row)
+        expected.backward()
+        expected_grads = grads_of(neuron.parameters())
+        neuron.zero_grad()
+        assert step([row]) == expected.data
+        got = grads_of(neuron.parameters())
+        assert [math.isnan(g) for g in got] == [math.isnan(g) for g in expected_grads]
+        assert [g for g in got if not math.isnan(g)] == [
+            g for g in expected_grads if not math.isnan(g)]
+    assert "if " in step.source
