@@ -368,9 +368,10 @@ def _batch_size(columns: tuple) -> int:
 
 
 def _is_sequence(obj: Any) -> bool:
+    # Lists, tuples, and arrays such as numpy's (but not a 0-dimensional one, a number).
     return isinstance(obj, (list, tuple)) or (
         hasattr(obj, "__len__") and hasattr(obj, "__getitem__")
-        and not isinstance(obj, (str, bytes, dict, Value)) and not hasattr(obj, "__float__"))
+        and not isinstance(obj, (str, bytes, dict, Value)) and getattr(obj, "ndim", 1) != 0)
 
 
 _FLOAT = {float}
@@ -467,8 +468,9 @@ def _unflatten(numbers: tuple, shape) -> Any:
 
 
 def _same(a: float, b: float) -> bool:
-    # The replay runs the same operations in the same order as the engine, so
-    # the numbers agree to the last bit; the tolerance only forgives -0.0 and nan.
+    # The replay runs the same operations in the same order as the engine, so the
+    # numbers agree to the last bit; 1e-12 keeps a rounding difference (a sign of zero)
+    # from passing for another graph, and nan equals nan.
     return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300) or (
         math.isnan(a) and math.isnan(b))
 

@@ -394,3 +394,15 @@ def test_a_relu_that_is_off_skips_its_lines_but_not_a_nan():
         assert [g for g in got if not math.isnan(g)] == [
             g for g in expected_grads if not math.isnan(g)]
     assert "if " in step.source
+
+
+def test_numpy_rows_and_numbers():
+    import numpy as np  # a dev dependency
+    w = Value(0.5)
+    step = autograd.compile_per_example(lambda x, t: (Value.dot([w, w], x) - t) ** 2)
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    loss = step(X, np.array([1, 2]))
+    assert loss == pytest.approx(((1.5 - 1) ** 2 + (3.5 - 2) ** 2) / 2, rel=1e-15)
+    fitted = nn.fit(nn.MLP(2, [4, 1], seed=0), X, [1, -1], epochs=2, progress=False,
+                    compile=True)
+    assert fitted.epochs == 2
