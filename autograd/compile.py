@@ -489,6 +489,14 @@ def _gradients(output: Value, gradient: float, wanted: list[Value]) -> list[floa
     return [grads.get(v, 0.0) for v in wanted]
 
 
+def _is_number(code: str) -> bool:
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
 def _leaves(output: Value) -> list[Value]:
     return [node for node in topological_order(output) if not node.children]
 
@@ -603,10 +611,17 @@ class _Program:
                 if guarded:
                     # A wide node whose gradient is 0 (a ReLU that is off) passes on
                     # nothing but zeros: skip its lines, unless a factor is not finite
-                    # (0 * inf is nan, which the eager engine would pass on).
-                    factors = sorted({local for _, local in steps if local != "1.0"})
-                    backward.append(f"{pad}if {g} != 0.0 or not _isfinite(sum(("
-                                    f"{''.join(f + ', ' for f in factors)}))):")
+                    # (0 * inf is nan, which the eager engine would pass on). A dot's
+                    # factors are its operands, finite if its own value is.
+                    factors = sorted({local for _, local in steps
+                                      if not _is_number(local)})
+                    if not factors:
+                        finite = ""
+                    elif node.op == "dot":
+                        finite = f" or not _isfinite({name[node]})"
+                    else:
+                        finite = f" or not _isfinite(sum(({''.join(f + ', ' for f in factors)})))"
+                    backward.append(f"{pad}if {g} != 0.0{finite}:")
                     indent = pad + "    "
                     first = []
                 for child, local in steps:
