@@ -2,8 +2,8 @@
 
 The loss of one example, `loss.per_example(model(x), target)`, is traced once
 with `autograd.compile_per_example` and replayed for every example of every
-batch; the L2 penalty is added outside, by a whole-graph replay of its own. The model's
-outputs come back with the loss, for the accuracy.
+batch; the L2 penalty is added outside, by a whole-graph replay of its own.
+The model's outputs come back with the loss, for the accuracy.
 """
 
 from __future__ import annotations
@@ -38,7 +38,16 @@ class CompiledLoss:
         self.checks_left = 0
         if per_example is None:
             def per_example(output: Any, target: Any) -> Value:
-                return loss([output], [target])
+                try:
+                    return loss([output], [target])
+                except TypeError as error:
+                    raise TypeError(
+                        f"fit(compile=True): the loss of one example, loss([output], "
+                        f"[target]), fails while traced: {error}. There the targets are "
+                        "Values (they change from example to example), so a loss that "
+                        "indexes with its target (outputs[t]) cannot be replayed; give the "
+                        "loss a per_example attribute that picks with Values, as "
+                        "nn.cross_entropy.per_example does, or use compile=False") from None
             self.checks_left = CUSTOM_LOSS_CHECKS
         reduction = getattr(loss, "reduction", "mean")
 
@@ -96,5 +105,7 @@ class CompiledLoss:
 
 
 def _as_output(output: Any) -> Any:
-    # A single output is a Value, as the model returns it, for the accuracy.
-    return Value(output) if isinstance(output, float) else output
+    # Values, as the model returns them, for the accuracy and for a loss of the user's.
+    if isinstance(output, list):
+        return [_as_output(o) for o in output]
+    return Value(output)

@@ -320,6 +320,26 @@ def test_fit_compiled_with_a_loss_of_the_users():
                              lr=0.01, epochs=2, batch_size=8))
 
 
+def test_fit_compiled_with_a_loss_of_the_users_on_several_outputs():
+    X, y = make_blobs(30, centers=[[-2.0, -1.0], [2.0, -1.0], [0.0, 2.0]], seed=0)
+
+    one_hot = [[1.0 if k == t else 0.0 for k in range(3)] for t in y]
+
+    def squares(outputs, targets):                  # calls methods of the outputs' Values
+        losses = [Value.sum([(z - t).tanh() ** 2 for z, t in zip(o, ts)])
+                  for o, ts in zip(outputs, targets)]
+        return Value.sum(losses) / len(losses)
+    assert_same_run(fit_both(lambda: nn.MLP(2, [6, 3], seed=1), X, one_hot, loss=squares,
+                             optimizer="adam", lr=0.05, epochs=3, batch_size=8))
+
+    def softmax_loss(outputs, targets):             # picks a logit by the target's value
+        losses = [Value.sum([z.exp() for z in o]).log() - o[t] for o, t in zip(outputs, targets)]
+        return Value.sum(losses) / len(losses)
+    with pytest.raises(TypeError, match=r"indexes with its target \(outputs\[t\]\)"):
+        nn.fit(nn.MLP(2, [6, 3], seed=1), X, y, loss=softmax_loss, epochs=1, progress=False,
+               compile=True)
+
+
 def test_fit_compiled_checks_every_target_before_training():
     X, y = make_moons(30, noise=0.1, seed=4)
     model = nn.MLP(2, [4, 3], seed=0)
