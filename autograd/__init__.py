@@ -1,7 +1,13 @@
 """valuegrad's scalar autograd engine: `Value`, the backward pass, and tools around it."""
 
 from autograd.check import gradcheck
-from autograd.compile import CompiledFunction, GraphChanged, compile
+from autograd.compile import (
+    CompiledFunction,
+    GraphChanged,
+    PerExampleFunction,
+    compile,
+    compile_per_example,
+)
 from autograd.engine import (
     Constant,
     Value,
@@ -9,6 +15,7 @@ from autograd.engine import (
     grad,
     is_grad_enabled,
     no_grad,
+    sampled,
     topological_order,
 )
 from autograd.expression import Expression
@@ -18,7 +25,9 @@ from autograd.steps import BackwardStep, backward_steps
 __all__ = [
     "CompiledFunction",
     "GraphChanged",
+    "PerExampleFunction",
     "compile",
+    "compile_per_example",
     "OPS",
     "BackwardStep",
     "Constant",
@@ -35,6 +44,7 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "no_grad",
+    "sampled",
     "topological_order",
 ]
 

@@ -16,7 +16,7 @@ import linecache
 import math
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +34,8 @@ from autograd.ops import (
     value_functions,
 )
 
-__all__ = ["Constant", "Value", "as_float", "define_op", "gradient_pass", "grad", "is_grad_enabled",
-           "no_grad", "topological_order", "tracing"]
+__all__ = ["Constant", "Trace", "Value", "as_float", "define_op", "gradient_pass", "grad",
+           "is_grad_enabled", "no_grad", "sampled", "topological_order", "tracing"]
 
 
 # --- recording the graph ----------------------------------------------------------
@@ -48,7 +48,7 @@ __all__ = ["Constant", "Value", "as_float", "define_op", "gradient_pass", "grad"
 
 class _ThreadState(threading.local):
     grad_enabled = True         # a new thread starts recording
-    comparisons: list | None = None   # while tracing for autograd.compile
+    trace: Trace | None = None  # while tracing for autograd.compile
 
 
 _thread = _ThreadState()
@@ -65,7 +65,7 @@ def _count(name: str, change: int) -> None:
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Within this block, operations in this thread compute values but record no graph."""
-    if _tracing_threads and _thread.comparisons is not None:
+    if _tracing_threads and _thread.trace is not None:
         _refuse_while_tracing("no_grad()")
     previous, _thread.grad_enabled = _thread.grad_enabled, False
     _count("_no_grad_blocks", 1)
@@ -81,27 +81,57 @@ def is_grad_enabled() -> bool:
     return _thread.grad_enabled
 
 
+class Trace:
+    """What tracing saw: the comparisons between Values and the numbers drawn by `sampled`.
+
+    comparisons: (value, operator, other, result, "file:line") for each comparison made.
+    samples: (leaf, draw) for each `sampled(draw)`, in the order they were drawn.
+    """
+
+    def __init__(self) -> None:
+        self.comparisons: list[tuple[Value, str, Any, bool, str]] = []
+        self.samples: list[tuple[Value, Callable[[], float]]] = []
+
+
 @contextmanager
-def tracing() -> Iterator[list[tuple[Any, ...]]]:
-    """Within this block this thread is traced (by autograd.compile): comparisons between
-    Values are recorded in the list it yields, and what a replay could not follow raises."""
-    previous = _thread.comparisons
-    comparisons: list[tuple[Any, ...]] = []
-    _thread.comparisons = comparisons
+def tracing() -> Iterator[Trace]:
+    """Within this block this thread is traced (by autograd.compile): the graph is recorded
+    (even inside an enclosing no_grad()), comparisons between Values and sampled numbers are
+    noted in the `Trace` it yields, and what a replay could not follow raises."""
+    previous, trace = _thread.trace, Trace()
+    previous_grad, _thread.grad_enabled = _thread.grad_enabled, True
+    _thread.trace = trace
     _count("_tracing_threads", 1)
     try:
-        yield comparisons
+        yield trace
     finally:
-        _thread.comparisons = previous
+        _thread.trace = previous
+        _thread.grad_enabled = previous_grad
         _count("_tracing_threads", -1)
 
 
 def _record_comparison(node: Value, op: str, other: Any, result: bool) -> None:
-    comparisons = _thread.comparisons
-    if comparisons is not None:
+    trace = _thread.trace
+    if trace is not None:
         caller = sys._getframe(2)
-        comparisons.append((node, op, other, result, f"{caller.f_code.co_filename}:"
-                                                     f"{caller.f_lineno}"))
+        trace.comparisons.append((node, op, other, result, f"{caller.f_code.co_filename}:"
+                                                           f"{caller.f_lineno}"))
+
+
+def sampled(draw: Callable[[], float]) -> Value:
+    """A number drawn by `draw()` (a dropout mask, noise) as a leaf of the graph.
+
+    Eagerly this is `Constant(draw())`. A compiled replay calls `draw()` again
+    on every replay, in the order the draws were made while tracing, so that
+    the replay and the eager engine use a random stream alike.
+    """
+    data = draw()
+    leaf = Constant(data if data.__class__ is float else as_float(data, "sampled: draw()"))
+    if _tracing_threads:
+        trace = _thread.trace
+        if trace is not None:
+            trace.samples.append((leaf, draw))
+    return leaf
 
 
 def _refuse_while_tracing(what: str) -> None:
@@ -192,7 +222,7 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
     def __float__(self) -> float:
-        if _tracing_threads and _thread.comparisons is not None:
+        if _tracing_threads and _thread.trace is not None:
             _refuse_while_tracing("float() of a Value")
         return self.data
 
@@ -246,7 +276,7 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data, cut off from this Value's graph."""
-        if _tracing_threads and _thread.comparisons is not None:
+        if _tracing_threads and _thread.trace is not None:
             _refuse_while_tracing("detach()")
         return Value(self.data, self.label)
 

@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     mg_model = w.micrograd_mlp(params)
     nn_model = w.nn_mlp(params)
     compiled = w.compiled_mlp_step(nn_model)
+    per_example = w.per_example_mlp_step(w.nn_mlp(params))
 
     # The same numbers first: every engine's loss and gradients agree.
     mg_loss = micrograd_plain().data
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "valuegrad, plain operations": ours_plain().data,
         "valuegrad, nn.MLP": w.nn_mlp_step(nn_model, X, y).data,
         "valuegrad, compiled": compiled(X, y),
+        "valuegrad, compiled per example": per_example(X, y),
         "micrograd MLP": w.micrograd_mlp_step(mg_model, X, y).data,
         "plain floats": float_loss,
     }
@@ -147,11 +149,30 @@ def main(argv: list[str] | None = None) -> int:
     mlp = "moons step, each library's MLP"
     micrograd_mlp_times = row(mlp, "micrograd 0.1.0 MLP",
                               lambda: w.micrograd_mlp_step(mg_model, X, y))
-    row(mlp, "valuegrad nn.MLP", lambda: w.nn_mlp_step(nn_model, X, y), micrograd_mlp_times)
+    eager_times = row(mlp, "valuegrad nn.MLP", lambda: w.nn_mlp_step(nn_model, X, y),
+                      micrograd_mlp_times)
     row(mlp, "valuegrad nn.MLP, autograd.compile", lambda: compiled(X, y),
+        micrograd_mlp_times, runs=repeat * 4)
+    row(mlp, "valuegrad nn.MLP, autograd.compile_per_example", lambda: per_example(X, y),
         micrograd_mlp_times, runs=repeat * 4)
     row(mlp, "plain floats written by hand (the floor)", lambda: w.float_step(params, X, y),
         micrograd_mlp_times, runs=repeat * 4)
+
+    # What compiling costs: the first call (tracing, code generation, the checks against
+    # the eager engine, the replay) against one eager step of the same batch (gc on).
+    cost = Table()
+    firsts = [w.first_call_seconds(lambda: w.per_example_mlp_step(w.nn_mlp(params)), X, y)
+              for _ in range(1 if args.quick else 3)]
+    first = statistics.median(firsts)
+    cost.add("moons step, 100 points", "autograd.compile_per_example", ms(first),
+             ms(eager_times[0]), f"{first / eager_times[0]:.2f}",
+             f"{len(per_example.replay.source.encode()) / 1e3:.0f} kB")
+    whole = w.first_call_seconds(lambda: w.compiled_mlp_step(w.nn_mlp(params)), X, y)
+    cost.add("moons step, 100 points", "autograd.compile (whole graph)", ms(whole),
+             ms(eager_times[0]), f"{whole / eager_times[0]:.2f}",
+             f"{len(compiled.replay.source.encode()) / 1e3:.0f} kB")
+    cost.add("one example of MLP(64, [32, 10]), cross-entropy", "autograd.compile_per_example",
+             "", "", "", f"{w.digits_source_bytes() / 1e3:.0f} kB")
 
     # Deep and wide graphs.
     shape = Table()
@@ -190,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         for name, run in (("micrograd 0.1.0 MLP", _train_micrograd),
                           ("valuegrad nn.MLP", _train_nn),
-                          ("valuegrad autograd.compile", _train_compiled)):
+                          ("valuegrad autograd.compile_per_example", _train_compiled)):
             seconds, steps, accuracy = run(params, X, y)
             training.add(name, f"{seconds:.2f} s", steps, f"{accuracy:.0%}")
 
@@ -215,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         speed.markdown(("workload", "engine", "gc on", "vs micrograd", "gc off",
                         "vs micrograd (gc off)")),
+        "",
+        cost.markdown(("compile cost", "compiled with", "first call", "eager step",
+                       "first call / eager step", "generated source")),
         "",
         shape.markdown(("workload", "engine", "time", "note")),
         "",
@@ -283,10 +307,13 @@ def _train_compiled(params, X, y):
     import autograd
 
     model = w.nn_mlp(params)
-    step = w.compiled_mlp_step(model)
-    predict = autograd.compile(lambda x: model(x))
-    return _train(lambda: step(X, y), lambda: [predict.forward(x) for x in X],
-                  model.parameters(), X, y)
+    step = w.per_example_mlp_step(model)
+    def score(x):
+        s = model(x)
+        return s, s        # replayed forward only; each point's score comes back as an extra
+
+    predict = autograd.compile_per_example(score)
+    return _train(lambda: step(X, y), lambda: predict.forward(X)[1], model.parameters(), X, y)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 Outputs may be one Value or a list of them (one per sample); a list of lists (several
 outputs per sample) is flattened for `mse` and `binary_cross_entropy_with_logits`.
+
+Each loss also has the loss of one example, `loss.per_example(output, target)`, of
+which the batch loss is the mean (`loss.reduction`); `autograd.compile_per_example`
+and `fit(compile=True)` trace it once and replay it for every example.
 """
 
 from __future__ import annotations
@@ -69,11 +73,12 @@ def mse(predictions: Any, targets: Any) -> Value:
     target is part of the graph, like a prediction).
     """
     predictions, targets = _pairs(predictions, targets, "mse")
-    squares = []
-    for p, t in zip(predictions, targets):
-        d = p - t
-        squares.append(d * d)
-    return Value.sum(squares) / len(squares)
+    return _mean([_squared_error(p, t, i) for i, (p, t) in enumerate(zip(predictions, targets))])
+
+
+def _squared_error(p: Value, t: float | Value, i: int) -> Value:
+    d = p - t
+    return d * d
 
 
 def hinge(scores: Any, labels: Any) -> Value:
@@ -82,19 +87,19 @@ def hinge(scores: Any, labels: Any) -> Value:
     Convert 0/1 labels first with `2 * y - 1` (`fit` does this itself).
     """
     scores, labels = _pairs(scores, labels, "hinge")
-    terms = []
-    for i, (s, y) in enumerate(zip(scores, labels)):
-        if _data(y) not in (1.0, -1.0):
-            raise ValueError(f"hinge: labels must be -1 or +1, got {_data(y):g} at index {i} "
-                             f"(convert 0/1 labels with 2 * y - 1)")
-        # 1 - y*s written out for a number y = +-1 saves a multiplication node.
-        if isinstance(y, Value):
-            terms.append((1.0 - y * s).relu())
-        elif y == 1.0:
-            terms.append((1.0 - s).relu())
-        else:
-            terms.append((s + 1.0).relu())
-    return Value.sum(terms) / len(terms)
+    return _mean([_hinge_term(s, y, i) for i, (s, y) in enumerate(zip(scores, labels))])
+
+
+def _hinge_term(s: Value, y: float | Value, i: int) -> Value:
+    if _data(y) not in (1.0, -1.0):
+        raise ValueError(f"hinge: labels must be -1 or +1, got {_data(y):g} at index {i} "
+                         f"(convert 0/1 labels with 2 * y - 1)")
+    # 1 - y*s written out for a number y = +-1 saves a multiplication node.
+    if isinstance(y, Value):
+        return (1.0 - y * s).relu()
+    if y == 1.0:
+        return (1.0 - s).relu()
+    return (s + 1.0).relu()
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
@@ -105,41 +110,51 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     sigmoid(z) - y is exact even at z = +-1000.
     """
     logits, targets = _pairs(logits, targets, "binary_cross_entropy_with_logits")
-    terms = []
-    for i, (z, y) in enumerate(zip(logits, targets)):
-        if not 0.0 <= _data(y) <= 1.0:
-            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], "
-                             f"got {_data(y):g} at index {i}")
-        if isinstance(y, Value):
-            terms.append(z.softplus() - z * y)
-        elif y == 0.0:
-            terms.append(z.softplus())
-        elif y == 1.0:
-            terms.append(z.softplus() - z)
-        else:
-            terms.append(z.softplus() - z * y)
-    return Value.sum(terms) / len(terms)
+    return _mean([_bce_term(z, y, i) for i, (z, y) in enumerate(zip(logits, targets))])
+
+
+def _bce_term(z: Value, y: float | Value, i: int) -> Value:
+    if not 0.0 <= _data(y) <= 1.0:
+        raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], "
+                         f"got {_data(y):g} at index {i}")
+    if isinstance(y, Value):
+        return z.softplus() - z * y
+    if y == 0.0:
+        return z.softplus()
+    if y == 1.0:
+        return z.softplus() - z
+    return z.softplus() - z * y
 
 
 def _one_cross_entropy(logits: Any, target: Any, where: str) -> Value:
     if isinstance(logits, (str, bytes, Value)) or not isinstance(logits, Sequence) or not logits:
         raise TypeError(f"{where}: logits must be a non-empty list of Values, "
                         f"got {type(logits).__name__}")
-    if isinstance(target, bool) or not isinstance(target, Integral):
-        raise TypeError(f"{where}: target must be a class index (int), got {type(target).__name__}")
-    target = int(target)
-    if not 0 <= target < len(logits):
-        raise ValueError(f"{where}: target {target} is not a class index for "
-                         f"{len(logits)} logits (0 to {len(logits) - 1})")
     logits = [z if isinstance(z, Value) else Value(z) for z in logits]
-    # log sum exp(z) = m + log sum exp(z - m) with m the largest logit, taken as a
-    # constant: every exp is at most 1, so nothing overflows, and the gradient
-    # softmax(z) - onehot(target) is unchanged because m's own derivative cancels.
-    m = max(z.data for z in logits)
-    if not math.isfinite(m):
-        raise ValueError(f"{where}: logits must be finite, the largest is {m}")
+    index = target.data if isinstance(target, Value) else target
+    if isinstance(index, bool) or not (isinstance(index, Integral) or (
+            isinstance(target, Value) and float(index).is_integer())):
+        raise TypeError(f"{where}: target must be a class index (int), got {type(target).__name__}")
+    if not 0 <= index < len(logits):
+        raise ValueError(f"{where}: target {int(index)} is not a class index for "
+                         f"{len(logits)} logits (0 to {len(logits) - 1})")
+    if isinstance(target, Value):
+        # Inside autograd.compile the class index is an input that changes from example
+        # to example: pick the logit with a one-hot row, relu(1 - |target - k|), which a
+        # replay recomputes. It gives exactly logits[target], and the same gradient.
+        picked = Value.dot([(1.0 - abs(target - k)).relu() for k in range(len(logits))], logits)
+    else:
+        picked = logits[int(index)]
+    # log sum exp(z) = m + log sum exp(z - m) with m the largest logit: every exp is at most
+    # 1, so nothing overflows. m is computed with Values, max(a, b) = a + relu(b - a), so a
+    # replay recomputes it for each example; its own gradient cancels (d/dm is 0).
+    m = logits[0]
+    for z in logits[1:]:
+        m = m + (z - m).relu()
+    if not math.isfinite(m.data):
+        raise ValueError(f"{where}: logits must be finite, the largest is {m.data}")
     log_sum_exp = Value.sum([(z - m).exp() for z in logits]).log() + m
-    return log_sum_exp - logits[target]
+    return log_sum_exp - picked
 
 
 def cross_entropy(logits: Any, target: Any) -> Value:
@@ -158,6 +173,35 @@ def cross_entropy(logits: Any, target: Any) -> Value:
                   for i, (z, t) in enumerate(zip(logits, target))]
         return Value.sum(losses) / len(losses)
     return _one_cross_entropy(logits, target, "cross_entropy")
+
+
+def _mean(terms: list[Value]) -> Value:
+    return Value.sum(terms) / len(terms)
+
+
+def _per_example(term, where: str):
+    """The loss of one example from the loss's term: the mean over the example's outputs."""
+    def loss_of_one_example(output: Any, target: Any) -> Value:
+        outputs, targets = _pairs(output, target, where)
+        terms = [term(o, t, i) for i, (o, t) in enumerate(zip(outputs, targets))]
+        return terms[0] if len(terms) == 1 else _mean(terms)
+    loss_of_one_example.__name__ = loss_of_one_example.__qualname__ = f"{where}.per_example"
+    return loss_of_one_example
+
+
+def _cross_entropy_of_one_example(logits: Any, target: Any) -> Value:
+    return _one_cross_entropy(logits, target, "cross_entropy")
+
+
+# The loss of one example for each loss, of which the batch loss is the mean.
+# (Attributes on functions, which type checkers do not expect: hence the ignores.)
+mse.per_example = _per_example(_squared_error, "mse")  # type: ignore[attr-defined]
+hinge.per_example = _per_example(_hinge_term, "hinge")  # type: ignore[attr-defined]
+binary_cross_entropy_with_logits.per_example = _per_example(  # type: ignore[attr-defined]
+    _bce_term, "binary_cross_entropy_with_logits")
+cross_entropy.per_example = _cross_entropy_of_one_example  # type: ignore[attr-defined]
+for _loss in (mse, hinge, binary_cross_entropy_with_logits, cross_entropy):
+    _loss.reduction = "mean"  # type: ignore[union-attr]
 
 
 def l2_penalty(parameters: Any, alpha: float) -> Value:

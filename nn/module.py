@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
-from autograd import Constant, Value, no_grad
+from autograd import Constant, Value, no_grad, sampled
 from nn import _checks as check
 from nn._files import write_atomically
 
@@ -592,7 +592,11 @@ class Dropout(Module):
         if self.p == 1.0:
             return [v * 0.0 for v in x]
         draw, p, scale = self._rng.random, self.p, 1.0 / (1.0 - self.p)
-        return [v * (0.0 if draw() < p else scale) for v in x]
+
+        def mask() -> float:
+            return 0.0 if draw() < p else scale
+        # sampled(): a compiled replay draws a new mask each time, from the same stream.
+        return [v * sampled(mask) for v in x]
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}

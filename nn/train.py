@@ -22,6 +22,7 @@ from autograd import Value
 from nn import _checks as check
 from nn import data, optim
 from nn._files import write_atomically
+from nn.compiled import CompiledLoss
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
 from nn.module import evaluating, output_label
 
@@ -129,7 +130,8 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         validation: tuple[Sequence, Sequence] | None = None, early_stopping: int | None = None,
         l2: float = 0.0, shuffle: bool = True, seed: int | None = None, progress: bool = True,
         schedule: Any = None,
-        callback: Callable[[int, History], bool | None] | None = None) -> History:
+        callback: Callable[[int, History], bool | None] | None = None,
+        compile: bool = False) -> History:  # noqa: A002 (the name users know from torch)
     """Train `model` on samples `X` with labels or targets `y`; return the `History`.
 
     - `loss`: "hinge", "mse", "bce" (binary cross-entropy on logits), "cross_entropy",
@@ -151,6 +153,10 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     - `progress`: show a progress bar with loss and accuracy (terminal or Jupyter).
     - `callback`: called after every epoch as `callback(epoch, history)`; returning
       True stops training there.
+    - `compile`: trace the loss of one example once and replay it for every example
+      (`autograd.compile_per_example`): the same numbers, several times faster. The
+      loss's `per_example` form is used; a loss function without one is taken as the
+      mean of `loss([output], [target])` and checked against itself on the first batches.
 
     Ctrl-C (in the main thread) stops training after the step under way, so the
     weights are never left half-updated: `fit` then returns the History so far
@@ -200,6 +206,7 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     if callback is not None and not callable(callback):
         raise TypeError(f"fit: callback must be a function callback(epoch, history), "
                         f"got {type(callback).__name__}")
+    check.flag("fit", "compile", compile)
 
     # How outputs become predictions: probe one output for its shape.
     with evaluating(model):
@@ -216,6 +223,12 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     targets = _loss_targets(y, loss_function)
     if validation is not None:
         val_targets = _loss_targets(y_val, loss_function)
+    replay = None
+    if compile:   # --- compile=True: the loss replayed example by example ---
+        replay = CompiledLoss(model, loss_function, parameters, l2)
+        replay.check_targets(probe, targets, "y")
+        if validation is not None:
+            replay.check_targets(probe, val_targets, "validation y")
 
     history = History()
     rng = random.Random(seed)
@@ -230,13 +243,20 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
                 history.lr.append(_get_lr(optimizer))
                 total_loss, correct, seen = 0.0, 0, 0
                 for _, batch in data.batches(indices, indices, batch_size, shuffle, rng):
-                    outputs = [model(X[i]) for i in batch]
-                    data_loss = loss_function(outputs, [targets[i] for i in batch])
-                    objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
-                    optimizer.zero_grad()
-                    objective.backward()
-                    optimizer.step()
-                    total_loss += data_loss.data * len(batch)
+                    if replay is not None:
+                        optimizer.zero_grad()
+                        loss_data, outputs = replay.step([X[i] for i in batch],
+                                                         [targets[i] for i in batch])
+                        optimizer.step()
+                    else:
+                        outputs = [model(X[i]) for i in batch]
+                        data_loss = loss_function(outputs, [targets[i] for i in batch])
+                        objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
+                        optimizer.zero_grad()
+                        objective.backward()
+                        optimizer.step()
+                        loss_data = data_loss.data
+                    total_loss += loss_data * len(batch)
                     seen += len(batch)
                     if is_classification:
                         correct += _count_correct(outputs, [y[i] for i in batch], pair, threshold)
@@ -254,8 +274,11 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
 
                 if validation is not None:
                     with evaluating(model):
-                        outputs = [model(x) for x in X_val]
-                        val_loss = loss_function(outputs, val_targets).data
+                        if replay is not None:
+                            val_loss, outputs = replay.evaluate(X_val, val_targets)
+                        else:
+                            outputs = [model(x) for x in X_val]
+                            val_loss = loss_function(outputs, val_targets).data
                     history.val_loss.append(val_loss)
                     postfix["val_loss"] = f"{val_loss:.4g}"
                     if is_classification:

@@ -188,8 +188,10 @@ def test_generated_source_is_straight_line_and_readable():
     step = autograd.compile(lambda x: (x * w).tanh())
     step(2.0)
     source = step.source
-    assert "def forward_backward(A, P):" in source
-    assert "tanh(" in source and "for " not in source and "while " not in source
+    assert "def run(R, P, scale, G, L, O, IG):" in source
+    # One loop over the rows of inputs in each function; inside it, one line per operation.
+    assert source.count("for ") == 2 and "while " not in source and "if " not in source
+    assert "tanh(" in source
     assert step.parameters == [w]
     # d tanh(x w)/dw = x / cosh(x w)^2, at x = 2, w = -3
     assert math.isclose(w.grad, 2.0 / math.cosh(-6.0) ** 2, rel_tol=1e-12)
@@ -229,3 +231,95 @@ def test_no_grad_inside_a_traced_function_is_refused():
     with pytest.raises(ValueError, match=r"cannot replay no_grad\(\)"):
         autograd.compile(f)(4.0)
     assert autograd.is_grad_enabled()
+
+
+# --- no silent wrong numbers ----------------------------------------------------------
+
+def test_a_value_argument_gets_its_gradient():
+    w = Value(2.0)
+    step = autograd.compile(lambda w, x: w * x)
+    assert step(w, 3.0) == 6.0
+    assert w.grad == 3.0                     # as w.backward() would give
+    other = Value(5.0)
+    assert step(other, 4.0) == 20.0
+    assert other.grad == 4.0 and w.grad == 3.0
+    with pytest.raises(GraphChanged, match=r"\(Value, number\), called with \[2 numbers\]"):
+        step(2.0, 3.0)                       # traced with a Value there
+
+
+def test_a_computed_value_argument_is_refused():
+    w = Value(2.0)
+    with pytest.raises(TypeError, match=r"argument\[0\] is a Value computed by '\*'"):
+        autograd.compile(lambda v: v * 3)(w * 2)
+
+
+def test_a_branch_on_data_is_caught_by_the_checks():
+    w = Value(1.0)
+
+    def f(x):
+        return x * w if x.data > 0 else x * x * w
+    step = autograd.compile(f)
+    assert step(2.0) == 2.0
+    with pytest.raises(GraphChanged, match="tracing cannot see"):
+        step(-1.0)
+
+
+def test_dropout_masks_change_on_every_call_and_follow_eager():
+    import nn
+
+    def run(compiled):
+        model = nn.MLP(3, [12, 1], seed=5, dropout=0.5)
+        loss = lambda x: model(x) * model(x)  # noqa: E731
+        step = autograd.compile(loss)
+        outs, grads = [], []
+        for x in ([0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [0.5, -1.0, 2.0], [1.0, 1.0, 1.0]):
+            model.zero_grad()
+            if compiled:
+                outs.append(step(x))
+            else:
+                out = loss(x)
+                out.backward()
+                outs.append(out.data)
+            grads.append([p.grad for p in model.parameters()])
+        return outs, grads
+
+    assert run(True) == run(False)
+    outs, _ = run(True)
+    assert outs[0] != outs[2]                # same input, new mask
+
+
+def test_sampled_is_a_constant_eagerly():
+    draws = iter([0.25, 0.75])
+    v = autograd.sampled(lambda: next(draws))
+    assert isinstance(v, autograd.Constant) and v.data == 0.25
+    assert autograd.sampled(lambda: next(draws)).data == 0.75
+
+
+@pytest.mark.parametrize("width", [3500])
+def test_any_layer_width_compiles(width):
+    import nn
+
+    neuron = nn.Neuron(width, "tanh", seed=0)
+    x = [((i * 37) % 11 - 5) / 10 for i in range(width)]
+    step = autograd.compile(lambda x: neuron(x))
+    per_example = autograd.compile_per_example(lambda x: neuron(x))
+    neuron.zero_grad()
+    expected = neuron(x)
+    expected.backward()
+    expected_grads = [p.grad for p in neuron.parameters()]
+    for replay in (lambda: step(x), lambda: per_example([x])):
+        neuron.zero_grad()
+        assert replay() == expected.data
+        assert [p.grad for p in neuron.parameters()] == expected_grads
+
+
+def test_long_chains_and_sums_compile():
+    w = Value(0.5)
+    n = 5000
+    chained = autograd.compile(lambda xs: sum((x * w for x in xs), Value(0.0)))
+    summed = autograd.compile(lambda xs: Value.sum(x * w for x in xs))
+    xs = [float(i % 7) for i in range(n)]
+    for step in (chained, summed):
+        w.grad = 0.0
+        assert math.isclose(step(xs), 0.5 * sum(xs), rel_tol=1e-12)
+        assert w.grad == sum(xs)
