@@ -13,6 +13,7 @@ import re
 
 import chromium
 import pytest
+from graphs import neuron
 
 import nn
 from autograd import Value, backward_steps, step_through, topological_order
@@ -78,23 +79,6 @@ def watch(browser):
         watched.check_quiet()
 
 
-def neuron() -> Value:
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
-
-
 def node_texts(page, node_id: str) -> list[str]:
     return page.locator(f"#graph g.node:has(> title:text-is('{node_id}')) text").all_text_contents()
 
@@ -107,14 +91,14 @@ def current(page) -> set[str]:
 # --- the graph page ---------------------------------------------------------------------
 
 def test_next_through_every_step_matches_backward_steps(watch, tmp_path):
-    out = neuron()
+    out = neuron()["o"]
     out.backward()   # whatever the graph held, the page starts clean
     order = topological_order(out)
     path = step_through(out).save_html(tmp_path / "neuron.html")
     watched = watch(path)
     page = watched.page
     forward = [v for v in order if v.children]
-    steps = list(backward_steps(neuron()))
+    steps = list(backward_steps(neuron()["o"]))
     assert page.inner_text("#position") == f"step 0 / {1 + len(forward) + len(steps)}"
     assert page.is_disabled("#back")
     # The forward pass: at first only the leaves have data.
@@ -155,19 +139,19 @@ def test_next_through_every_step_matches_backward_steps(watch, tmp_path):
             page.screenshot(path=tmp_path / "backward-step.png")
     assert page.is_disabled("#next")
     # At the end every box holds the gradient of one clean backward pass.
-    fresh = neuron()
+    fresh = neuron()["o"]
     fresh.backward()
     for i, v in enumerate(topological_order(fresh)):
         assert f"grad {number(v.grad)}" in node_texts(page, f"v{i}")
 
 
 def test_slider_and_arrow_keys(watch, tmp_path):
-    path = step_through(neuron()).save_html(tmp_path / "neuron.html")
+    path = step_through(neuron()["o"]).save_html(tmp_path / "neuron.html")
     page = watch(path).page
     last = int(page.get_attribute("#slider", "max"))
     page.fill("#slider", str(last))   # sets the value and fires "input"
     assert page.inner_text("#position") == f"step {last} / {last}"
-    steps = list(backward_steps(neuron()))
+    steps = list(backward_steps(neuron()["o"]))
     assert page.inner_text("#explanation") == steps[-1].explanation
     page.click("h1")   # the keys work anywhere on the page
     page.keyboard.press("ArrowLeft")
@@ -219,7 +203,7 @@ def test_big_graph_page_steps(watch, tmp_path):
 
 def test_page_steps_inline_in_a_notebook_export(watch, tmp_path):
     # What an HTML export of a notebook holds: the output cell's HTML, as is.
-    shown = step_through(neuron())._repr_html_()
+    shown = step_through(neuron()["o"])._repr_html_()
     path = tmp_path / "notebook.html"
     path.write_text(f"<!DOCTYPE html><html><body><h1>notebook</h1>{shown}</body></html>",
                     encoding="utf-8")

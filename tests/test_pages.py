@@ -12,29 +12,12 @@ import re
 import sys
 
 import pytest
+from graphs import neuron
 
 import nn
 from autograd import GraphPage, Value, backward_steps, step_through, topological_order
 from nn.cli import main
 from nn.report import LEVELS, TrainingReplay
-
-
-def neuron():
-    """micrograd's one neuron, labelled as in its lecture."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "n": n, "o": o}
 
 
 def page_data(page: str, element: str = "steps-data") -> dict:

@@ -8,6 +8,7 @@ import time
 
 import graphviz
 import pytest
+from graphs import neuron
 
 from autograd import (
     Constant,
@@ -30,23 +31,6 @@ def no_system_dot(monkeypatch):
     real_which = render_module.shutil.which
     monkeypatch.setattr(render_module.shutil, "which",
                         lambda name, *a, **k: None if name == "dot" else real_which(name, *a, **k))
-
-
-def neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "n": n, "o": o}
 
 
 # Worked by hand: n = 2*(-3) + 0*1 + 6.8814 = 0.8814, o = tanh(n) = 0.7071,
