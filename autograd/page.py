@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autograd.engine import Constant, Value, topological_order
-from autograd.steps import backward_steps, number, value_names
+from autograd.steps import attribute_of, backward_steps, number, value_names
 from autograd.viz import FORWARD_START, draw_dot, forward_explanation
 
 __all__ = ["GraphPage", "fill_template", "script_json", "step_through"]
@@ -112,8 +112,9 @@ def step_through(root: Value, gradient: float = 1.0, *, rankdir: str = "LR",
                 for s in steps]
     data = {"nodes": nodes, "root": index[root], "rootGrad": number(float(gradient)),
             "forwardStart": FORWARD_START,
-            "backwardStart": f"{names[root]}.grad = {number(float(gradient))}: the output's "
-                             f"gradient with respect to itself; every other gradient starts at 0",
+            "backwardStart": f"{attribute_of(names[root])}.grad = {number(float(gradient))}: "
+                             "the output's gradient with respect to itself; every other "
+                             "gradient starts at 0",
             "forward": forward, "backward": backward}
     heading = title if title is not None else f"the computation graph of {names[root]}"
     page = fill_template(_TEMPLATE, TITLE=html.escape(heading), CSS=_CSS, SVG=svg,

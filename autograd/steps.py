@@ -36,6 +36,12 @@ def value_names(order: list[Value]) -> dict[Value, str]:
     return {v: str(v.label) if v.label else f"v{i}" for i, v in enumerate(order)}
 
 
+def attribute_of(name: str) -> str:
+    """`name` ready for ".grad" or ".data": in parentheses when it is an expression such as
+    "x1*w1", so that "(x1*w1).grad" cannot be read as x1 * (w1.grad)."""
+    return name if name.isidentifier() else f"({name})"
+
+
 def number(x: float) -> str:
     """x with 4 significant digits, keeping a ".0" on whole numbers so they read as floats."""
     text = f"{x:.4g}"
@@ -48,7 +54,7 @@ def _data(v: Value, names: dict[Value, str]) -> str:
     # A number written into an expression reads best as itself.
     if isinstance(v, Constant) and not v.label:
         return number(v.data)
-    return f"{names[v]}.data"
+    return f"{attribute_of(names[v])}.data"
 
 
 _ATOM = re.compile(r"^-?[\w.]+$")
@@ -78,7 +84,8 @@ def _explain(node: Value, names: dict[Value, str], node_grad: float) -> str:
                                   _derivative_texts(node, names)):
         # A derivative that is a plain number needs no "(value)" after it.
         shown = text if _is_number(text) else f"{text} ({number(local)})"
-        lines.append(f"{names[child]}.grad += {shown} * {names[node]}.grad ({number(node_grad)})"
+        lines.append(f"{attribute_of(names[child])}.grad += {shown} * "
+                     f"{attribute_of(names[node])}.grad ({number(node_grad)})"
                      f" = {number(local * node_grad)}")
     return "\n".join(lines)
 

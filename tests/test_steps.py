@@ -268,3 +268,13 @@ def test_bad_arguments_fail_at_the_call_not_at_the_first_step():
         backward_steps(3)
     with pytest.raises(TypeError, match="gradient must be a number.*str"):
         backward_steps(Value(1.0), gradient="1")
+
+
+def test_a_label_that_is_an_expression_is_put_in_parentheses():
+    x, w = Value(2.0, label="x1"), Value(-3.0, label="w1")
+    product = x * w
+    product.label = "x1 * w1"
+    (step,) = list(backward_steps(product))
+    assert step.explanation.splitlines() == [
+        "x1.grad += w1.data (-3.0) * (x1 * w1).grad (1.0) = -3.0",
+        "w1.grad += x1.data (2.0) * (x1 * w1).grad (1.0) = 2.0"]
