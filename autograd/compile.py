@@ -58,7 +58,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autograd.engine import Constant, Value, topological_order, tracing
-from autograd.ops import OPS, float_functions
+from autograd.ops import OPS, float_functions, is_number
 
 REDUCTIONS = ("mean", "sum")
 
@@ -497,13 +497,6 @@ def _gradients(output: Value, gradient: float, wanted: list[Value]) -> list[floa
     return [grads.get(v, 0.0) for v in wanted]
 
 
-def _is_number(code: str) -> bool:
-    try:
-        float(code)
-    except ValueError:
-        return False
-    return True
-
 
 def _leaves(output: Value) -> list[Value]:
     return [node for node in topological_order(output) if not node.children]
@@ -622,7 +615,7 @@ class _Program:
                     # (0 * inf is nan, which the eager engine would pass on). A dot's
                     # factors are its operands, finite if its own value is.
                     factors = sorted({local for _, local in steps
-                                      if not _is_number(local)})
+                                      if not is_number(local)})
                     if not factors:
                         finite = ""
                     elif node.op == "dot":

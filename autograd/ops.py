@@ -387,6 +387,15 @@ def check_formula(formula: Any, allowed_operands: tuple[str, ...], where: str) -
                              f"{', '.join(sorted(VOCABULARY))}")
 
 
+def is_number(code: str) -> bool:
+    """Whether a piece of formula code is a plain number ("1.0", "-2"), not an expression."""
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
 def is_new_name(name: Any) -> bool:
     return (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
             and not name.startswith("_"))

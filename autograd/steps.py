@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from autograd.engine import Constant, Value, as_float, gradient_pass, topological_order
-from autograd.ops import OPS
+from autograd.ops import OPS, is_number
 
 __all__ = ["BackwardStep", "backward_steps", "value_names"]
 
@@ -70,20 +70,13 @@ def _derivative_texts(node: Value, names: dict[Value, str]) -> list[str]:
     return [t if _ATOM.match(t) else f"({t})" for t in texts]
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
 
 def _explain(node: Value, names: dict[Value, str], node_grad: float) -> str:
     lines = []
     for child, local, text in zip(node.children, node.local_grads,
                                   _derivative_texts(node, names)):
         # A derivative that is a plain number needs no "(value)" after it.
-        shown = text if _is_number(text) else f"{text} ({number(local)})"
+        shown = text if is_number(text) else f"{text} ({number(local)})"
         lines.append(f"{attribute_of(names[child])}.grad += {shown} * "
                      f"{attribute_of(names[node])}.grad ({number(node_grad)})"
                      f" = {number(local * node_grad)}")

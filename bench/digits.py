@@ -132,10 +132,9 @@ def micrograd_value():
     return Value, exp, log
 
 
-def micrograd_step(layers, X, y, state) -> float:
-    """One batch of micrograd: forward, cross-entropy, backward, Adam on floats."""
-    Value, exp, log = micrograd_value()
-    params = [Value(v) for layer in layers for ws, b in layer for v in (*ws, b)]
+def _shaped(params: list, layers) -> list:
+    """A flat list of parameters (each neuron's weights, then its bias) in `layers`' shape:
+    layer, neuron, (weights, bias)."""
     shaped, k = [], 0
     for layer in layers:
         neurons = []
@@ -143,6 +142,14 @@ def micrograd_step(layers, X, y, state) -> float:
             neurons.append((params[k:k + len(ws)], params[k + len(ws)]))
             k += len(ws) + 1
         shaped.append(neurons)
+    return shaped
+
+
+def micrograd_step(layers, X, y, state) -> float:
+    """One batch of micrograd: forward, cross-entropy, backward, Adam on floats."""
+    Value, exp, log = micrograd_value()
+    params = [Value(v) for layer in layers for ws, b in layer for v in (*ws, b)]
+    shaped = _shaped(params, layers)
     losses = [_cross_entropy(_mlp_logits(shaped, x, Value, Value.relu), t, exp, log)
               for x, t in zip(X, y)]
     loss = sum(losses) * (1.0 / len(losses))
@@ -160,13 +167,7 @@ def torch_scalar_step(layers, X, y, state) -> float:
 
     params = [torch.tensor(v, dtype=torch.float64, requires_grad=True)
               for layer in layers for ws, b in layer for v in (*ws, b)]
-    shaped, k = [], 0
-    for layer in layers:
-        neurons = []
-        for ws, _ in layer:
-            neurons.append((params[k:k + len(ws)], params[k + len(ws)]))
-            k += len(ws) + 1
-        shaped.append(neurons)
+    shaped = _shaped(params, layers)
     losses = [_cross_entropy(_mlp_logits(shaped, x, const, torch.relu), t, torch.exp,
                              torch.log) for x, t in zip(X, y)]
     loss = sum(losses) * (1.0 / len(losses))
