@@ -1,0 +1,16 @@
+// The JavaScript linter of the pages and the site (make lint): ESLint's recommended rules.
+import js from "@eslint/js";
+import globals from "globals";
+
+export default [
+  { ignores: ["node_modules/", "site/", "runs/", ".venv/", "build/"] },
+  js.configs.recommended,
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: "module",
+      globals: { ...globals.browser, ...globals.worker },
+    },
+  },
+];
