@@ -9,14 +9,13 @@ import math
 import os
 import random
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
-
-from tqdm.auto import tqdm
 
 from autograd import Value
 from nn import _checks as check
@@ -163,6 +162,7 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     with `interrupted` set. A second Ctrl-C interrupts at once.
     """
     check.samples("fit", X, y)
+    data.check_points("fit", "X", X)
     if not (callable(model) and callable(getattr(model, "parameters", None))):
         raise TypeError(f"fit: model must be a module (callable, with parameters()), "
                         f"got {type(model).__name__}")
@@ -179,6 +179,7 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
         X_val, y_val = validation
         check.samples("fit: validation", X_val, y_val)
+        data.check_points("fit", "validation X", X_val)
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
             math.isfinite(l2) and l2 >= 0.0):
         raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
@@ -236,7 +237,7 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     # A full batch keeps the samples in order, so that the sum is micrograd's, to the bit.
     shuffle = shuffle and batch_size is not None
     best_loss, best_state, waited = math.inf, None, 0
-    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress)
+    bar = _progress_bar(epochs, progress)
     try:
         with _interrupt_after_step() as interrupted:
             for epoch in bar:
@@ -305,6 +306,38 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
 
 
 # --- helpers --------------------------------------------------------------------
+
+def _progress_bar(epochs: int, progress: bool) -> Any:
+    """The epochs to loop over, drawn as a tqdm bar when tqdm is installed, else as
+    plain lines; nothing is drawn without `progress`."""
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return _PlainProgress(epochs, shown=True)
+        return tqdm(range(epochs), desc="fit", unit="epoch")
+    return _PlainProgress(epochs, shown=False)
+
+
+class _PlainProgress:
+    """What fit needs of a tqdm bar: the epochs, one line each on stderr when shown."""
+
+    def __init__(self, epochs: int, shown: bool) -> None:
+        self.epochs, self.shown, self.epoch = epochs, shown, 0
+
+    def __iter__(self) -> Iterator[int]:
+        for epoch in range(self.epochs):
+            self.epoch = epoch
+            yield epoch
+
+    def set_postfix(self, postfix: dict[str, str], refresh: bool = False) -> None:
+        if self.shown:
+            numbers = ", ".join(f"{name}={value}" for name, value in postfix.items())
+            print(f"fit: epoch {self.epoch + 1}/{self.epochs}: {numbers}", file=sys.stderr)
+
+    def close(self) -> None:
+        pass
+
 
 @contextmanager
 def _interrupt_after_step() -> Iterator[Callable[[], bool]]:
