@@ -161,79 +161,16 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     weights are never left half-updated: `fit` then returns the History so far
     with `interrupted` set. A second Ctrl-C interrupts at once.
     """
-    check.samples("fit", X, y)
-    data.check_points("fit", "X", X)
-    if not (callable(model) and callable(getattr(model, "parameters", None))):
-        raise TypeError(f"fit: model must be a module (callable, with parameters()), "
-                        f"got {type(model).__name__}")
-    loss_function = _loss_function(loss)
-    epochs = check.positive_int("fit", "epochs", epochs)
-    if batch_size is not None:
-        batch_size = check.positive_int("fit", "batch_size", batch_size)
-    if early_stopping is not None:
-        early_stopping = check.positive_int("fit", "early_stopping", early_stopping)
-        if validation is None:
-            raise ValueError("fit: early_stopping needs validation=(X_val, y_val) to monitor")
-    if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError("fit: validation must be a pair (X_val, y_val)")
-        X_val, y_val = validation
-        check.samples("fit: validation", X_val, y_val)
-        data.check_points("fit", "validation X", X_val)
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
-            math.isfinite(l2) and l2 >= 0.0):
-        raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
-    lr_at = lr if callable(lr) else None
-    if lr_at is not None:
-        check.non_negative("fit", "lr(0)", lr_at(0))
-        if schedule is not None:
-            raise ValueError("fit: lr is a function of the epoch, which is a schedule already; "
-                             "pass either it or schedule, not both")
-    elif lr is not None:
-        check.non_negative("fit", "lr", lr)
+    loss_function, epochs, batch_size, early_stopping, lr_at = _check_arguments(
+        model, X, y, loss, epochs, batch_size, validation, early_stopping, l2, lr, schedule,
+        callback, compile)
     parameters = model.parameters()
-    # A function of the epoch is the learning rate itself: the base rate it multiplies is 1.
-    optimizer = _make_optimizer(optimizer, parameters, 1.0 if lr_at is not None else
-                                None if lr is None else float(lr))  # type: ignore[arg-type]
-    if lr_at is not None:
-        schedule = optim.lr_scheduler.LambdaLR(optimizer, _checked_lr(lr_at, epochs))
-    elif schedule is not None:
-        if not callable(getattr(schedule, "step", None)):
-            raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
-                            f"got {type(schedule).__name__}")
-        if getattr(schedule, "optimizer", optimizer) is not optimizer:
-            raise ValueError("fit: schedule must be built on the optimizer passed to fit "
-                             "(pass that optimizer instance, not a name)")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"fit: callback must be a function callback(epoch, history), "
-                        f"got {type(callback).__name__}")
-    check.flag("fit", "compile", compile)
-
-    # How outputs become predictions: probe one output for its shape.
-    with evaluating(model):
-        probe = model(X[0])
-    single_output = isinstance(probe, Value)
-    pair = _label_pair(y) if single_output else None
-    if single_output:
-        is_classification = pair is not None
-    else:
-        is_classification = _are_class_indices(y, len(probe))
-    threshold = 0.0
-    if loss_function is mse and pair is not None:
-        threshold = (pair[0] + pair[1]) / 2.0  # midway between the two target values
-    targets = _loss_targets(y, loss_function)
-    if validation is not None:
-        val_targets = _loss_targets(y_val, loss_function)
-    replay = None
-    if compile:   # --- compile=True: the loss replayed example by example ---
-        replay = CompiledLoss(model, loss_function, parameters, l2)
-        replay.check_targets(probe, targets, "y")
-        if validation is not None:
-            replay.check_targets(probe, val_targets, "validation y")
+    optimizer, schedule = _optimizer_and_schedule(optimizer, parameters, lr, lr_at, schedule,
+                                                  epochs)
+    task = _Task.of(model, X, y, validation, loss_function, parameters, l2, compile)
 
     history = History()
     rng = random.Random(seed)
-    indices = list(range(len(X)))
     # A full batch keeps the samples in order, so that the sum is micrograd's, to the bit.
     shuffle = shuffle and batch_size is not None
     best_loss, best_state, waited = math.inf, None, 0
@@ -242,50 +179,22 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         with _interrupt_after_step() as interrupted:
             for epoch in bar:
                 history.lr.append(_get_lr(optimizer))
-                total_loss, correct, seen = 0.0, 0, 0
-                for _, batch in data.batches(indices, indices, batch_size, shuffle, rng):
-                    if replay is not None:
-                        optimizer.zero_grad()
-                        loss_data, outputs = replay.step([X[i] for i in batch],
-                                                         [targets[i] for i in batch])
-                        optimizer.step()
-                    else:
-                        outputs = [model(X[i]) for i in batch]
-                        data_loss = loss_function(outputs, [targets[i] for i in batch])
-                        objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
-                        optimizer.zero_grad()
-                        objective.backward()
-                        optimizer.step()
-                        loss_data = data_loss.data
-                    total_loss += loss_data * len(batch)
-                    seen += len(batch)
-                    if is_classification:
-                        correct += _count_correct(outputs, [y[i] for i in batch], pair, threshold)
-                    if interrupted():
-                        history.interrupted = True
-                        break
+                loss_value, correct, history.interrupted = _train_one_epoch(
+                    model, task, optimizer, X, y, batch_size, shuffle, rng, interrupted)
                 if schedule is not None:
                     schedule.step()
-                history.train_loss.append(total_loss / seen)
-                if is_classification:
-                    history.train_accuracy.append(correct / seen)
-                postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
-                if is_classification:
-                    postfix["acc"] = f"{history.train_accuracy[-1]:.1%}"
-
+                history.train_loss.append(loss_value)
+                postfix = {"loss": f"{loss_value:.4g}"}
+                if task.is_classification:
+                    history.train_accuracy.append(correct)
+                    postfix["acc"] = f"{correct:.1%}"
                 if validation is not None:
-                    with evaluating(model):
-                        if replay is not None:
-                            val_loss, outputs = replay.evaluate(X_val, val_targets)
-                        else:
-                            outputs = [model(x) for x in X_val]
-                            val_loss = loss_function(outputs, val_targets).data
+                    val_loss, val_correct = _validate(model, task, validation)
                     history.val_loss.append(val_loss)
                     postfix["val_loss"] = f"{val_loss:.4g}"
-                    if is_classification:
-                        history.val_accuracy.append(
-                            _fraction_correct(outputs, y_val, pair or (-1, 1), threshold))
-                        postfix["val_acc"] = f"{history.val_accuracy[-1]:.1%}"
+                    if task.is_classification:
+                        history.val_accuracy.append(val_correct)
+                        postfix["val_acc"] = f"{val_correct:.1%}"
                     if val_loss < best_loss:
                         best_loss, waited = val_loss, 0
                         history.best_epoch = epoch
@@ -303,6 +212,154 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+# --- fit's parts ------------------------------------------------------------------
+
+def _check_arguments(model: Any, X: Sequence, y: Sequence, loss: Any, epochs: Any,
+                     batch_size: Any, validation: Any, early_stopping: Any, l2: Any, lr: Any,
+                     schedule: Any, callback: Any, compile: Any,  # noqa: A002
+                     ) -> tuple[Callable, int, int | None, int | None, Callable | None]:
+    """fit's argument checks: (loss function, epochs, batch_size, early_stopping, lr_at)."""
+    check.samples("fit", X, y)
+    data.check_points("fit", "X", X)
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise TypeError(f"fit: model must be a module (callable, with parameters()), "
+                        f"got {type(model).__name__}")
+    loss_function = _loss_function(loss)
+    epochs = check.positive_int("fit", "epochs", epochs)
+    if batch_size is not None:
+        batch_size = check.positive_int("fit", "batch_size", batch_size)
+    if early_stopping is not None:
+        early_stopping = check.positive_int("fit", "early_stopping", early_stopping)
+        if validation is None:
+            raise ValueError("fit: early_stopping needs validation=(X_val, y_val) to monitor")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("fit: validation must be a pair (X_val, y_val)")
+        check.samples("fit: validation", *validation)
+        data.check_points("fit", "validation X", validation[0])
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
+            math.isfinite(l2) and l2 >= 0.0):
+        raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
+    lr_at = lr if callable(lr) else None
+    if lr_at is not None:
+        check.non_negative("fit", "lr(0)", lr_at(0))
+        if schedule is not None:
+            raise ValueError("fit: lr is a function of the epoch, which is a schedule already; "
+                             "pass either it or schedule, not both")
+    elif lr is not None:
+        check.non_negative("fit", "lr", lr)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback must be a function callback(epoch, history), "
+                        f"got {type(callback).__name__}")
+    check.flag("fit", "compile", compile)
+    return loss_function, epochs, batch_size, early_stopping, lr_at
+
+
+def _optimizer_and_schedule(optimizer: Any, parameters: list[Value], lr: Any,
+                            lr_at: Callable | None, schedule: Any, epochs: int
+                            ) -> tuple[Any, Any]:
+    # A function of the epoch is the learning rate itself: the base rate it multiplies is 1.
+    optimizer = _make_optimizer(optimizer, parameters, 1.0 if lr_at is not None else
+                                None if lr is None else float(lr))
+    if lr_at is not None:
+        schedule = optim.lr_scheduler.LambdaLR(optimizer, _checked_lr(lr_at, epochs))
+    elif schedule is not None:
+        if not callable(getattr(schedule, "step", None)):
+            raise TypeError(f"fit: schedule must be a learning-rate scheduler (with step()), "
+                            f"got {type(schedule).__name__}")
+        if getattr(schedule, "optimizer", optimizer) is not optimizer:
+            raise ValueError("fit: schedule must be built on the optimizer passed to fit "
+                             "(pass that optimizer instance, not a name)")
+    return optimizer, schedule
+
+
+@dataclass
+class _Task:
+    """What fit learns from its data before training: the loss, its targets, and how
+    outputs become predictions."""
+
+    loss_function: Callable[[Any, Any], Value]
+    parameters: list[Value]
+    l2: float
+    targets: list
+    val_targets: list | None
+    is_classification: bool
+    pair: tuple[int, int] | None
+    threshold: float
+    replay: CompiledLoss | None
+
+    @classmethod
+    def of(cls, model: Any, X: Sequence, y: Sequence, validation: Any,
+           loss_function: Callable, parameters: list[Value], l2: float,
+           compile: bool) -> _Task:  # noqa: A002
+        # How outputs become predictions: probe one output for its shape.
+        with evaluating(model):
+            probe = model(X[0])
+        single_output = isinstance(probe, Value)
+        pair = _label_pair(y) if single_output else None
+        if single_output:
+            is_classification = pair is not None
+        else:
+            is_classification = _are_class_indices(y, len(probe))
+        threshold = 0.0
+        if loss_function is mse and pair is not None:
+            threshold = (pair[0] + pair[1]) / 2.0  # midway between the two target values
+        targets = _loss_targets(y, loss_function)
+        val_targets = None if validation is None else _loss_targets(validation[1],
+                                                                    loss_function)
+        replay = None
+        if compile:   # the loss replayed example by example
+            replay = CompiledLoss(model, loss_function, parameters, l2)
+            replay.check_targets(probe, targets, "y")
+            if val_targets is not None:
+                replay.check_targets(probe, val_targets, "validation y")
+        return cls(loss_function, parameters, l2, targets, val_targets, is_classification,
+                   pair, threshold, replay)
+
+
+def _train_one_epoch(model: Any, task: _Task, optimizer: Any, X: Sequence, y: Sequence,
+                     batch_size: int | None, shuffle: bool, rng: random.Random,
+                     interrupted: Callable[[], bool]) -> tuple[float, float, bool]:
+    """One pass over the data: (mean loss, fraction correct, whether Ctrl-C stopped it)."""
+    indices = list(range(len(X)))
+    total_loss, correct, seen = 0.0, 0, 0
+    for _, batch in data.batches(indices, indices, batch_size, shuffle, rng):
+        targets = [task.targets[i] for i in batch]
+        optimizer.zero_grad()
+        if task.replay is not None:
+            loss_value, outputs = task.replay.step([X[i] for i in batch], targets)
+        else:
+            outputs = [model(X[i]) for i in batch]
+            data_loss = task.loss_function(outputs, targets)
+            objective = data_loss + l2_penalty(task.parameters, task.l2) if task.l2 else data_loss
+            objective.backward()
+            loss_value = data_loss.data
+        optimizer.step()
+        total_loss += loss_value * len(batch)
+        seen += len(batch)
+        if task.is_classification:
+            correct += _count_correct(outputs, [y[i] for i in batch], task.pair, task.threshold)
+        if interrupted():
+            return total_loss / seen, correct / seen, True
+    return total_loss / seen, correct / seen, False
+
+
+def _validate(model: Any, task: _Task, validation: tuple[Sequence, Sequence]
+              ) -> tuple[float, float]:
+    """The loss and fraction correct on the validation set, in evaluation mode."""
+    X_val, y_val = validation
+    targets = task.val_targets or []  # made by _Task.of whenever there is validation
+    with evaluating(model):
+        if task.replay is not None:
+            val_loss, outputs = task.replay.evaluate(X_val, targets)
+        else:
+            outputs = [model(x) for x in X_val]
+            val_loss = task.loss_function(outputs, targets).data
+    correct = (_fraction_correct(outputs, y_val, task.pair or (-1, 1), task.threshold)
+               if task.is_classification else math.nan)
+    return val_loss, correct
 
 
 # --- helpers --------------------------------------------------------------------
