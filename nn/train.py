@@ -183,29 +183,20 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
                     model, task, optimizer, X, y, batch_size, shuffle, rng, interrupted)
                 if schedule is not None:
                     schedule.step()
-                history.train_loss.append(loss_value)
-                postfix = {"loss": f"{loss_value:.4g}"}
-                if task.is_classification:
-                    history.train_accuracy.append(correct)
-                    postfix["acc"] = f"{correct:.1%}"
+                postfix = _record(history, "", loss_value, correct, task.is_classification)
                 if validation is not None:
-                    val_loss, val_correct = _validate(model, task, validation)
-                    history.val_loss.append(val_loss)
-                    postfix["val_loss"] = f"{val_loss:.4g}"
-                    if task.is_classification:
-                        history.val_accuracy.append(val_correct)
-                        postfix["val_acc"] = f"{val_correct:.1%}"
+                    val_loss, val_acc = _validate(model, task, validation)
+                    postfix |= _record(history, "val_", val_loss, val_acc, task.is_classification)
                     if val_loss < best_loss:
                         best_loss, waited = val_loss, 0
                         history.best_epoch = epoch
-                        if early_stopping is not None:
-                            best_state = model.state_dict()
+                        best_state = model.state_dict() if early_stopping is not None else None
                     else:
                         waited += 1
                 bar.set_postfix(postfix, refresh=False)
-                if early_stopping is not None and waited >= early_stopping:
-                    break
-                if history.interrupted or (callback is not None and callback(epoch, history)):
+                if ((early_stopping is not None and waited >= early_stopping)
+                        or history.interrupted
+                        or (callback is not None and callback(epoch, history))):
                     break
     finally:
         bar.close()
@@ -344,6 +335,18 @@ def _train_one_epoch(model: Any, task: _Task, optimizer: Any, X: Sequence, y: Se
         if interrupted():
             return total_loss / seen, correct / seen, True
     return total_loss / seen, correct / seen, False
+
+
+def _record(history: History, prefix: str, loss: float, correct: float,
+            is_classification: bool) -> dict[str, str]:
+    """Add an epoch's training (prefix "") or validation ("val_") figures to `history`;
+    return them as the progress bar shows them."""
+    getattr(history, f"{prefix or 'train_'}loss").append(loss)
+    shown = {f"{prefix}loss": f"{loss:.4g}"}
+    if is_classification:
+        getattr(history, f"{prefix or 'train_'}accuracy").append(correct)
+        shown[f"{prefix}acc"] = f"{correct:.1%}"
+    return shown
 
 
 def _validate(model: Any, task: _Task, validation: tuple[Sequence, Sequence]
