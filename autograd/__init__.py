@@ -19,6 +19,7 @@ from autograd.engine import (
     topological_order,
 )
 from autograd.expression import Expression
+from autograd.forward import Dual, PerturbationConfusion, hessian, hvp, jacobian, jvp, vjp
 from autograd.ops import OPS, Op
 from autograd.steps import BackwardStep, backward_steps
 
@@ -31,7 +32,14 @@ __all__ = [
     "OPS",
     "BackwardStep",
     "Constant",
+    "Dual",
     "Expression",
+    "PerturbationConfusion",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "vjp",
     "Op",
     "define_op",
     "GraphPage",
