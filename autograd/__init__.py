@@ -5,8 +5,10 @@ from autograd.compile import (
     CompiledFunction,
     GraphChanged,
     PerExampleFunction,
+    checked,
     compile,
     compile_per_example,
+    depends_on,
 )
 from autograd.engine import (
     Constant,
@@ -29,6 +31,8 @@ __all__ = [
     "PerExampleFunction",
     "compile",
     "compile_per_example",
+    "checked",
+    "depends_on",
     "OPS",
     "BackwardStep",
     "Constant",

@@ -34,6 +34,18 @@ from giving a wrong number:
 - Values the function reads but did not receive as arguments (a model's
   parameters) are read afresh on every call, and their `.grad` accumulates as
   with `backward()`. Replacing such a Value by another object is not seen.
+- A Value computed before the function is called (`h = w * 3` outside, then
+  `compile(lambda a: a * h)`) is refused: eagerly it keeps the number it was
+  computed with, and a replay would compute it again from `w`. The first call
+  checked against the eager engine raises `GraphChanged` (see below); compute
+  it inside the function, or pass its number as an argument.
+- Settings the graph depends on (a module's training mode, a dropout
+  probability) are read with `autograd.depends_on(read)`: before every call the
+  replay reads them again, and traces again if one has changed.
+- Checks of the inputs (a loss's labels must be -1 or +1) are made with
+  `autograd.checked(value, check)`: the replay runs them on every example of
+  every call before it computes anything, and raises the eager engine's error,
+  naming the example.
 - Branches that compare Values (`if v > 0`, `max(values)`) are checked on every
   call: if one comes out differently, the graph would change shape, and the
   call raises `GraphChanged`. `float(v)`, `v.detach()` and `no_grad()` raise a
@@ -54,7 +66,9 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from autograd.engine import Constant, Value, topological_order, tracing
@@ -93,6 +107,53 @@ def compile_per_example(fn: Callable[..., Any], *, reduction: str = "mean",
         raise ValueError(f"compile_per_example: reduction must be one of "
                          f"{', '.join(map(repr, REDUCTIONS))}, got {reduction!r}")
     return PerExampleFunction(fn, reduction, _check_count("compile_per_example", checks))
+
+
+# --- what a function can ask a replay to look at again on every call ---------------
+
+class _Notes(threading.local):
+    # While this thread traces a function: what depends_on read and what checked checks.
+    conditions: list[tuple[Callable[[], Any], Any]] | None = None
+    checks: list[tuple[Value, Callable[[float], object]]] | None = None
+
+
+_notes = _Notes()
+
+
+def depends_on(read: Callable[[], Any]) -> Any:
+    """Return `read()`, a setting the function's graph depends on (a mode, a probability).
+
+    A compiled replay calls `read()` again before every call and traces the
+    function again when the result is another (compared with `==`): `nn.Dropout`
+    reads its training mode and `p` this way. Eagerly, it is just `read()`.
+    """
+    result = read()
+    if _notes.conditions is not None:
+        _notes.conditions.append((read, result))
+    return result
+
+
+def checked(value: Value, check: Callable[[float], object]) -> Value:
+    """Call `check(value.data)`, which raises for a bad number, and return `value`.
+
+    While tracing, `value` must be an argument of the compiled function (a loss's
+    target, say): a replay then calls `check` on that argument's number in every
+    call and every example, before it computes anything, as the eager engine would.
+    """
+    check(value.data)
+    if _notes.checks is not None:
+        _notes.checks.append((value, check))
+    return value
+
+
+@contextmanager
+def _noting() -> Iterator[_Notes]:
+    previous = _notes.conditions, _notes.checks
+    _notes.conditions, _notes.checks = [], []
+    try:
+        yield _notes
+    finally:
+        _notes.conditions, _notes.checks = previous
 
 
 def _check_count(where: str, checks: Any) -> int:
@@ -140,10 +201,13 @@ class _Replay:
     def _trace(self, example: tuple, structure: tuple) -> None:
         inputs: list[Value] = []
         traced_args = _rebuild(example, inputs)
-        with tracing() as trace:
+        with tracing() as trace, _noting() as notes:
             result = self.fn(*traced_args)
+            conditions, checks = list(notes.conditions or ()), list(notes.checks or ())
         output, extras = self._split(result)
         program = _Program(output, extras, inputs, structure, trace)
+        program.conditions = conditions
+        program.input_checks = _input_checks(checks, inputs, self.where)
         self.source = program.source
         self._program = program
         self._traced = (output, extras, inputs, trace)
@@ -167,6 +231,9 @@ class _Replay:
              ) -> tuple[list[float], list, list[float], list]:
         """Losses, extras, parameter grads (added to `grads`, or from 0) and input grads."""
         program = self.program
+        for index, check in program.input_checks:
+            for k, row in enumerate(rows):
+                _run_check(check, row[index], self._where_example(k))
         P = [p.data for p in program.parameters]
         if grads is None:
             grads = [0.0] * len(P)
@@ -204,12 +271,26 @@ class _Replay:
         """Run one example eagerly too; raise GraphChanged if the replay differs."""
         inputs: list[Value] = []
         traced_args = _rebuild(example, inputs)
-        with tracing() as trace:
+        with tracing() as trace, _noting():
             result = self.fn(*traced_args)
         output, traced_extras = self._split(result)
+        program = self.program
+        # A comparison that comes out differently changes the graph: say which.
+        now = [(op, result, where) for _, op, _, result, where in trace.comparisons]
+        for before, after in zip(program.comparisons + [None], now + [None]):
+            if before != after:
+                _changed((before or after)[2])     # type: ignore[index]
+        order = topological_order(output)
+        for node in order:
+            if node in program.fixed:
+                raise GraphChanged(
+                    f"{self.where}: the function uses a Value computed (by {node.op!r}) "
+                    "before it was called; eagerly that Value keeps the number it was "
+                    "computed with, a replay would compute it again from its operands: "
+                    "compute it inside the function, or pass its number as an argument")
         # The eager graph's leaves, matched by position with the traced graph's: a leaf the
         # function makes itself (Value(0.0) to start a sum) is a new object each time.
-        leaves = _leaves(output)
+        leaves = [node for node in order if not node.children]
         if len(leaves) != len(self.program.leaves):
             raise GraphChanged(self._mismatch("has another graph"))
         counterpart = dict(zip(self.program.leaves, leaves))
@@ -257,6 +338,16 @@ class _Replay:
             raise GraphChanged(self._mismatch("gives other extras than the eager engine"))
         return drawn
 
+    def _where_example(self, k: int) -> str:
+        return f"{self.where}: "
+
+    def _retrace_if_settings_changed(self) -> None:
+        # What depends_on read when traced is part of the trace: another result, another trace.
+        program = self._program
+        if program is not None and any(read() != result
+                                       for read, result in program.conditions):
+            self.retrace()
+
     def _mismatch(self, what: str) -> str:
         return (f"{self.where}: the replay {what} for the same inputs, so the function depends "
                 "on something tracing cannot see (a branch on .data, a number read from a "
@@ -275,6 +366,7 @@ class CompiledFunction(_Replay):
         return self._call(args, backward=False)
 
     def _call(self, args: tuple, backward: bool) -> float:
+        self._retrace_if_settings_changed()
         flat: list[float] = []
         values: list[Value] = []
         structure = _flatten(args, flat, "argument", values, self.where)
@@ -314,7 +406,11 @@ class PerExampleFunction(_Replay):
         """Forward pass only: the batch loss (and the extras of each example)."""
         return self._call(columns, backward=False)
 
+    def _where_example(self, k: int) -> str:
+        return f"{self.where}: example {k}: "
+
     def _call(self, columns: tuple, backward: bool) -> Any:
+        self._retrace_if_settings_changed()
         n = _batch_size(columns)
         examples = list(zip(*columns))
         rows: list[list[float]] = []
@@ -498,8 +594,25 @@ def _gradients(output: Value, gradient: float, wanted: list[Value]) -> list[floa
 
 
 
-def _leaves(output: Value) -> list[Value]:
-    return [node for node in topological_order(output) if not node.children]
+def _input_checks(checks: list, inputs: list[Value], where: str) -> list:
+    """(position in a row, check) for each `checked` made while tracing."""
+    position = {leaf: i for i, leaf in enumerate(inputs)}
+    found = []
+    for value, check in checks:
+        if value not in position:
+            raise ValueError(f"{where}: checked: while tracing, the Value checked must be an "
+                             "argument of the compiled function (a number that changes from "
+                             "call to call), got one computed or captured by the function")
+        found.append((position[value], check))
+    return found
+
+
+def _run_check(check: Callable[[float], object], number: float, where: str) -> None:
+    try:
+        check(number)
+    except (TypeError, ValueError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"{where}{error}") from None
 
 
 def _changed(where: str) -> None:
@@ -543,6 +656,16 @@ class _Program:
                 order[-1:-1] = extra       # before the output, after what they need
         input_index = {leaf: i for i, leaf in enumerate(inputs)}
         sample_index = {leaf: i for i, (leaf, _) in enumerate(trace.samples)}
+        self.comparisons = [(op, result, where) for _, op, _, result, where in comparisons]
+        self.conditions: list = []
+        self.input_checks: list = []
+        # Nodes that depend on no input and no draw: the only ones that could have been
+        # computed before the function was called (the checks look for them).
+        varies = set(input_index) | set(sample_index)
+        for node in order:
+            if node.children and any(c in varies for c in node.children):
+                varies.add(node)
+        self.fixed = {node for node in order if node.children and node not in varies}
         self.draws = [draw for _, draw in trace.samples]
         # Arguments that were leaf Values get their gradients, as eagerly.
         markers = _markers(structure)
@@ -596,7 +719,9 @@ class _Program:
         backward += loop
         assigned = set(self.parameters)
         if output in grad_name:
-            backward.append(f"{pad}{grad_name[output]} = scale")
+            # An output that is a parameter adds to the gradient it has gathered so far.
+            backward.append(f"{pad}{grad_name[output]} {'+=' if output in assigned else '='} "
+                            "scale")
             assigned.add(output)
             for node in reversed(order):
                 # Nodes off the output's path (extras, comparisons) pass no gradient on.

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any, cast
 
-from autograd import Value
+from autograd import Value, checked
 from nn import _checks as check
 
 
@@ -66,6 +66,15 @@ def _data(t: float | Value) -> float:
     return t.data if isinstance(t, Value) else t
 
 
+def _check_target(target: Any, check_number: Any) -> None:
+    """`check_number(target)` now; for a Value target (an argument of a compiled replay,
+    which changes from example to example) also on every replay, through `checked`."""
+    if isinstance(target, Value):
+        checked(target, check_number)
+    else:
+        check_number(target)
+
+
 def mse(predictions: Any, targets: Any) -> Value:
     """Mean squared error, mean((prediction - target)^2).
 
@@ -90,10 +99,14 @@ def hinge(scores: Any, labels: Any) -> Value:
     return _mean([_hinge_term(s, y, i) for i, (s, y) in enumerate(zip(scores, labels))])
 
 
-def _hinge_term(s: Value, y: float | Value, i: int) -> Value:
-    if _data(y) not in (1.0, -1.0):
-        raise ValueError(f"hinge: labels must be -1 or +1, got {_data(y):g} at index {i} "
+def _hinge_label(label: float, i: int) -> None:
+    if label not in (1.0, -1.0):
+        raise ValueError(f"hinge: labels must be -1 or +1, got {label:g} at index {i} "
                          f"(convert 0/1 labels with 2 * y - 1)")
+
+
+def _hinge_term(s: Value, y: float | Value, i: int) -> Value:
+    _check_target(y, lambda label: _hinge_label(label, i))
     # 1 - y*s written out for a number y = +-1 saves a multiplication node.
     if isinstance(y, Value):
         return (1.0 - y * s).relu()
@@ -113,10 +126,14 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     return _mean([_bce_term(z, y, i) for i, (z, y) in enumerate(zip(logits, targets))])
 
 
-def _bce_term(z: Value, y: float | Value, i: int) -> Value:
-    if not 0.0 <= _data(y) <= 1.0:
+def _bce_target(target: float, i: int) -> None:
+    if not 0.0 <= target <= 1.0:
         raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], "
-                         f"got {_data(y):g} at index {i}")
+                         f"got {target:g} at index {i}")
+
+
+def _bce_term(z: Value, y: float | Value, i: int) -> Value:
+    _check_target(y, lambda target: _bce_target(target, i))
     if isinstance(y, Value):
         return z.softplus() - z * y
     if y == 0.0:
@@ -131,13 +148,13 @@ def _one_cross_entropy(logits: Any, target: Any, where: str) -> Value:
         raise TypeError(f"{where}: logits must be a non-empty list of Values, "
                         f"got {type(logits).__name__}")
     logits = [z if isinstance(z, Value) else Value(z) for z in logits]
-    index = target.data if isinstance(target, Value) else target
-    if isinstance(index, bool) or not (isinstance(index, Integral) or (
-            isinstance(target, Value) and float(index).is_integer())):
-        raise TypeError(f"{where}: target must be a class index (int), got {type(target).__name__}")
-    if not 0 <= index < len(logits):
-        raise ValueError(f"{where}: target {int(index)} is not a class index for "
-                         f"{len(logits)} logits (0 to {len(logits) - 1})")
+    count = len(logits)
+    if isinstance(target, Value):
+        # A replay's class index is a float: a whole number stands for the int.
+        checked(target, lambda index: _class_index(index, count, where, whole_float=True))
+    else:
+        _class_index(target, count, where, whole_float=False)
+    index = _data(target)
     if isinstance(target, Value):
         # Inside autograd.compile the class index is an input that changes from example
         # to example: pick the logit with a one-hot row, relu(1 - |target - k|), which a
@@ -155,6 +172,15 @@ def _one_cross_entropy(logits: Any, target: Any, where: str) -> Value:
         raise ValueError(f"{where}: logits must be finite, the largest is {m.data}")
     log_sum_exp = Value.sum([(z - m).exp() for z in logits]).log() + m
     return log_sum_exp - picked
+
+
+def _class_index(index: Any, count: int, where: str, whole_float: bool) -> None:
+    if isinstance(index, bool) or not (isinstance(index, Integral) or (
+            whole_float and isinstance(index, float) and index.is_integer())):
+        raise TypeError(f"{where}: target must be a class index (int), got {type(index).__name__}")
+    if not 0 <= float(index) < count:
+        raise ValueError(f"{where}: target {int(index)} is not a class index for "
+                         f"{count} logits (0 to {count - 1})")
 
 
 def cross_entropy(logits: Any, target: Any) -> Value:

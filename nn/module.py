@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
-from autograd import Constant, Value, no_grad, sampled
+from autograd import Constant, Value, depends_on, no_grad, sampled
 from nn import _checks as check
 from nn._files import write_atomically
 
@@ -600,16 +600,21 @@ class Dropout(Module):
         return self._forward(as_inputs(x, len(x), "Dropout"))
 
     def _forward(self, x: list[Value]) -> list[Value]:
-        if not self.training or self.p == 0.0:
+        # depends_on: a compiled replay traces again when the mode or p has changed.
+        training, p = depends_on(self._setting)
+        if not training or p == 0.0:
             return x
-        if self.p == 1.0:
+        if p == 1.0:
             return [v * 0.0 for v in x]
-        draw, p, scale = self._rng.random, self.p, 1.0 / (1.0 - self.p)
+        draw, scale = self._rng.random, 1.0 / (1.0 - p)
 
         def mask() -> float:
             return 0.0 if draw() < p else scale
         # sampled(): a compiled replay draws a new mask each time, from the same stream.
         return [v * sampled(mask) for v in x]
+
+    def _setting(self) -> tuple[bool, float]:
+        return self.training, self.p
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}

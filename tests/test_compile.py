@@ -323,3 +323,37 @@ def test_long_chains_and_sums_compile():
         w.grad = 0.0
         assert math.isclose(step(xs), 0.5 * sum(xs), rel_tol=1e-12)
         assert w.grad == sum(xs)
+
+
+def test_a_captured_value_computed_outside_is_refused_before_it_can_differ():
+    # Eagerly, h keeps the number it was computed with; a replay would recompute it from w.
+    w = Value(2.0)
+    h = w * 3
+    step = autograd.compile(lambda a: a * h)
+    assert step(1.0) == 6.0
+    with pytest.raises(GraphChanged, match=r"computed \(by '\*'\) before it was called"):
+        step(1.0)
+    w.data = 5.0
+    with pytest.raises(GraphChanged):
+        step(1.0)
+    assert (Value(1.0) * h).data == 6.0
+
+
+def test_a_captured_value_is_refused_on_the_first_batch_of_a_per_example_replay():
+    w = Value(2.0)
+    h = w * 3
+    step = autograd.compile_per_example(lambda a: a * h)
+    with pytest.raises(GraphChanged, match="before"):
+        step([1.0, 2.0])
+    assert w.grad == 0.0
+
+
+def test_a_mode_change_after_tracing_is_followed_by_a_whole_graph_replay():
+    import nn
+    model = nn.MLP(2, [8, 1], seed=3, dropout=0.5)
+    step = autograd.compile(lambda x: model(x))
+    for _ in range(3):          # traced in training mode, then the checks against eager
+        step([0.5, -0.5])
+    model.eval()
+    expected = model([0.5, -0.5]).data
+    assert step.forward([0.5, -0.5]) == expected

@@ -426,3 +426,120 @@ def test_numpy_rows_and_numbers():
     fitted = nn.fit(nn.MLP(2, [4, 1], seed=0), X, [1, -1], epochs=2, progress=False,
                     compile=True)
     assert fitted.epochs == 2
+
+
+# --- what a replay must check on every call, as the eager engine does --------------
+
+def hinge_step(model):
+    return autograd.compile_per_example(lambda x, t: nn.hinge.per_example(model(x), t))
+
+
+def test_every_target_of_every_call_is_checked_as_eagerly():
+    X, y, model = moons_and_model()
+    targets = targets_for(nn.hinge, y, 1)
+    step = hinge_step(model)
+    step(X, targets)                            # traced and checked on good labels
+    bad = list(targets)
+    bad[20] = 0.0                               # past the examples checked against eager
+    with pytest.raises(ValueError) as eager:
+        nn.hinge.per_example(model(X[20]), 0.0)
+    model.zero_grad()
+    with pytest.raises(ValueError, match="example 20: ") as replay:
+        step(X, bad)
+    assert str(eager.value) in str(replay.value)
+    assert all(p.grad == 0.0 for p in model.parameters())   # nothing accumulated
+
+
+@pytest.mark.parametrize("target, error", [(7, ValueError), (1.5, TypeError), (-1, ValueError)])
+def test_cross_entropy_class_indices_are_checked_on_every_call(target, error):
+    X, y, model = moons_and_model(n_outputs=3)
+    step = autograd.compile_per_example(
+        lambda x, t: nn.cross_entropy.per_example(model(x), t))
+    step(X, list(y))
+    bad = list(y)
+    bad[30] = target
+    with pytest.raises(error, match="example 30: cross_entropy: "):
+        step(X, bad)
+    with pytest.raises(error, match="example 30: cross_entropy: "):
+        step.forward(X, bad)
+
+
+def test_binary_cross_entropy_targets_are_checked_on_every_call():
+    X, y, model = moons_and_model()
+    step = autograd.compile_per_example(
+        lambda x, t: nn.binary_cross_entropy_with_logits.per_example(model(x), t))
+    step(X, [float(t) for t in y])
+    bad = [float(t) for t in y]
+    bad[40] = 5.0
+    with pytest.raises(ValueError, match="example 40: .*targets must be in \\[0, 1\\], got 5"):
+        step(X, bad)
+
+
+def test_checked_refuses_a_value_that_is_not_an_argument_while_tracing():
+    w = Value(1.0)
+    step = autograd.compile_per_example(lambda x: autograd.checked(w, lambda v: None) * x)
+    with pytest.raises(ValueError, match="checked: .*argument"):
+        step([1.0, 2.0])
+
+
+def test_an_output_that_is_a_parameter_accumulates_its_gradient():
+    w = Value(1.0)
+    w.grad = 5.0
+    autograd.compile_per_example(lambda x, t: w)([[0.0]] * 4, [0.0] * 4)
+    assert w.grad == 6.0
+    step = autograd.compile_per_example(lambda x: w, reduction="sum")
+    step([0.0, 0.0])
+    assert w.grad == 8.0
+
+
+def dropout_model():
+    return nn.MLP(2, [16, 16, 1], seed=3, dropout=0.5)
+
+
+@pytest.mark.parametrize("forward_only", [False, True])
+def test_a_mode_change_after_tracing_is_followed(forward_only):
+    X, y, model = moons_and_model()
+    model = dropout_model()
+    step = autograd.compile_per_example(lambda x: model(x))
+    run = step.forward if forward_only else step
+    run(X)             # traced in training mode (masks drawn); the checks against eager done
+    model.eval()
+    expected = [model(x).data for x in X[:5]]
+    assert run(X[:5]) == pytest.approx(sum(expected) / 5, rel=1e-12)
+    assert not step.program.draws
+    model.train()                               # and back: masks again
+    run(X[:5])
+    assert step.program.draws
+
+
+def test_a_dropout_probability_changed_after_tracing_is_followed():
+    model = dropout_model()
+    step = autograd.compile_per_example(lambda x: model(x))
+    step([[0.5, 0.5]] * 20)
+    for d in model.dropouts:
+        d.p = 0.0
+    expected = model([0.5, 0.5]).data
+    assert step([[0.5, 0.5]] * 3) == pytest.approx(expected, rel=1e-12)
+
+
+def test_depends_on_retraces_when_what_it_read_changes():
+    mode = {"double": False}
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * 2.0 if autograd.depends_on(lambda: mode["double"]) else x
+    step = autograd.compile_per_example(f, checks=0)
+    assert step([3.0]) == 3.0
+    assert step([3.0]) == 3.0
+    mode["double"] = True
+    assert step([3.0]) == 6.0
+    assert len(calls) == 2
+
+
+def test_a_flipped_max_over_values_names_the_comparison():
+    w = Value(2.0)
+    step = autograd.compile_per_example(lambda x: max(x * w, x * x))
+    with pytest.raises(GraphChanged, match="comparison made while tracing") as error:
+        step([1.0, 3.0])
+    assert ".data" not in str(error.value)
