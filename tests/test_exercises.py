@@ -1,0 +1,226 @@
+"""The exercises' checker: each reference solution passes, each catalogued mistake is named as
+that mistake, stubs fail, placeholders are "not attempted yet", and the engine's own backward
+is refused. The reference and wrong solutions live here, never in the package."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import autograd
+import nn.exercises as ex
+from autograd import Value
+
+
+def placeholder(*args):
+    raise NotImplementedError("your code here")
+
+
+# --- local derivatives ---------------------------------------------------------------
+
+REFERENCES = {
+    "tanh_derivative": lambda x, out: 1.0 - out * out,
+    "sigmoid_derivative": lambda x, out: out * (1.0 - out),
+    "log_derivative": lambda x, out: 1.0 / x,
+    "relu_derivative": lambda x, out: 1.0 if x > 0 else 0.0,
+    "power_derivative": lambda x, n, out: n * x ** (n - 1),
+}
+
+WRONG = [
+    ("tanh_derivative", lambda x, out: 1 - x ** 2, "x where out is meant"),
+    ("tanh_derivative", lambda x, out: -(1 - out ** 2), "the sign"),
+    ("tanh_derivative", lambda x, out: 1 - math.tanh(x), "the square forgotten"),
+    ("sigmoid_derivative", lambda x, out: x * (1 - x), "x where out is meant"),
+    ("sigmoid_derivative", lambda x, out: -out * (1 - out), "the sign"),
+    ("sigmoid_derivative", lambda x, out: 1 - out, "a factor forgotten"),
+    ("log_derivative", lambda x, out: 1 / out, "out where x is meant"),
+    ("log_derivative", lambda x, out: -1 / x, "the sign"),
+    ("log_derivative", lambda x, out: math.log(x), "the function, not its slope"),
+    ("relu_derivative", lambda x, out: max(0.0, x), "the output instead of the slope"),
+    ("relu_derivative", lambda x, out: x, "x instead of the slope"),
+    ("relu_derivative", lambda x, out: float(x < 0), "the sign"),
+    ("relu_derivative", lambda x, out: float(x >= 0), "the value at 0"),
+    ("power_derivative", lambda x, n, out: x ** (n - 1), "n forgotten"),
+    ("power_derivative", lambda x, n, out: n * x ** n, "the exponent not lowered"),
+    ("power_derivative", lambda x, n, out: n * out / x, "the value at 0"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_reference_derivative_passes(name):
+    result = ex.check(name, REFERENCES[name])
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("name, wrong, mistake", WRONG, ids=[f"{n}-{m}" for n, _, m in WRONG])
+def test_catalogued_derivative_mistake_is_named(name, wrong, mistake):
+    result = ex.check(name, wrong)
+    assert result.status == "failed" and result.mistake == mistake, str(result)
+    assert result.example and result.expected and result.got and result.revisit
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+@pytest.mark.parametrize("stub", [lambda *a: 0.0, lambda *a: 1.0, lambda *a: None,
+                                  lambda *a: a[0], lambda *a: a[-1]],
+                         ids=["zero", "one", "none", "first-input", "last-input"])
+def test_derivative_stubs_fail(name, stub):
+    assert ex.check(name, stub).status == "failed"
+
+
+def test_an_unknown_mistake_still_gets_the_smallest_failing_input_and_both_numbers():
+    result = ex.check("tanh_derivative", lambda x, out: 1.0 - out ** 2 + (x > 1))
+    assert result.status == "failed" and result.mistake == ""
+    assert result.example.startswith("x = 2") and result.expected == "0.0706508"
+    assert result.got == "1.07065"
+
+
+# --- backward ------------------------------------------------------------------------
+
+def topological(root, visited_set=True):
+    order, seen = [], set()
+
+    def build(v):
+        if visited_set and v in seen:
+            return
+        seen.add(v)
+        for child in v.children:
+            build(child)
+        order.append(v)
+    build(root)
+    return order
+
+
+def reference_backward(root):
+    root.grad = 1.0
+    for v in reversed(topological(root)):
+        for child, local in zip(v.children, v.local_grads):
+            child.grad += local * v.grad
+
+
+def unseeded(root):
+    for v in reversed(topological(root)):
+        for child, local in zip(v.children, v.local_grads):
+            child.grad += local * v.grad
+
+
+def overwriting(root):
+    root.grad = 1.0
+    for v in reversed(topological(root)):
+        for child, local in zip(v.children, v.local_grads):
+            child.grad = local * v.grad
+
+
+def forward_order(root):
+    root.grad = 1.0
+    for v in topological(root):
+        for child, local in zip(v.children, v.local_grads):
+            child.grad += local * v.grad
+
+
+def depth_first_at_once(root):
+    # Passes a node's gradient on as soon as it is reached: before all of it has arrived.
+    root.grad = 1.0
+    seen = {root}
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        for child, local in zip(v.children, v.local_grads):
+            child.grad += local * v.grad
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+
+
+def shared_twice(root):
+    root.grad = 1.0
+    for v in reversed(topological(root, visited_set=False)):
+        for child, local in zip(v.children, v.local_grads):
+            child.grad += local * v.grad
+
+
+def test_reference_backward_passes():
+    result = ex.check("backward", reference_backward)
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (unseeded, "not seeding the output with 1"),
+    (overwriting, "overwriting instead of accumulating"),
+    (forward_order, "processing nodes out of topological order"),
+    (depth_first_at_once, "processing nodes out of topological order"),
+    (shared_twice, "visiting a shared node twice"),
+])
+def test_catalogued_backward_mistake_is_named(wrong, mistake):
+    result = ex.check("backward", wrong)
+    assert result.status == "failed" and result.mistake == mistake, str(result)
+    assert ".grad = " in result.expected and ".grad = " in result.got
+
+
+def test_overwriting_shows_half_the_gradient_of_x_times_x():
+    result = ex.check("backward", overwriting)
+    assert result.example.startswith("y = x * x")
+    assert (result.expected, result.got) == ("x.grad = 6", "x.grad = 3")
+
+
+calls_backward = Value.backward
+grad_function = autograd.grad
+
+
+@pytest.mark.parametrize("cheat", [
+    lambda root: root.backward(),
+    lambda root: calls_backward(root),            # a reference kept before the check
+    lambda root: grad_function(root, [root]) and reference_backward(root),
+    lambda root: (autograd.grad(root, [root]), reference_backward(root)),
+], ids=["method", "kept-reference", "kept-grad", "grad"])
+def test_the_engines_own_backward_is_refused(cheat):
+    result = ex.check("backward", cheat)
+    assert result.status == "refused", str(result)
+
+
+@pytest.mark.parametrize("stub", [lambda root: None, lambda root: setattr(root, "grad", 1.0),
+                                  lambda root: [setattr(c, "grad", 1.0) for c in root.children]],
+                         ids=["nothing", "seed-only", "ones"])
+def test_backward_stubs_fail(stub):
+    assert ex.check("backward", stub).status == "failed"
+
+
+# --- placeholders, hints, the result's two faces -------------------------------------
+
+@pytest.mark.parametrize("name", sorted(ex.EXERCISES))
+def test_placeholder_is_not_attempted_yet_without_raising(name):
+    result = ex.check(name, placeholder)
+    assert result.status == "not attempted yet" and not result.passed
+
+
+def test_hints_come_one_at_a_time_and_stop_at_the_last():
+    total = len(ex.EXERCISES["backward"].hints)
+    shown = [ex.hint("backward") for _ in range(total + 1)]
+    assert [h.number for h in shown] == [*range(1, total + 1), total]
+    assert len({h.text for h in shown}) == total
+
+
+def test_html_escapes_the_learners_text():
+    result = ex.check("log_derivative", lambda x, out: "<b>oops</b>" if x else 0)
+    assert "<b>oops" not in result._repr_html_()
+    nasty = ex.check("log_derivative", lambda x, out: (_ for _ in ()).throw(
+        ValueError("<script>")))
+    assert "<script>" in str(nasty) and "<script>" not in nasty._repr_html_()
+
+
+def test_bad_names_and_solutions_raise():
+    with pytest.raises(ValueError, match="no exercise called 'tanh'"):
+        ex.check("tanh", placeholder)
+    with pytest.raises(TypeError, match="name must be a string"):
+        ex.check(3, placeholder)
+    with pytest.raises(TypeError, match="solution must be a function"):
+        ex.check("backward", 3)
+    with pytest.raises(TypeError, match="solution must be a function"):
+        ex.check("tanh_derivative", None)
+
+
+def test_every_exercise_names_an_existing_notebook():
+    from pathlib import Path
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    for exercise in ex.exercises():
+        assert (notebooks / exercise.notebook).is_file(), exercise.name
