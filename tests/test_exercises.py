@@ -224,3 +224,29 @@ def test_every_exercise_names_an_existing_notebook():
     notebooks = Path(__file__).resolve().parent.parent / "notebooks"
     for exercise in ex.exercises():
         assert (notebooks / exercise.notebook).is_file(), exercise.name
+
+
+# --- the command line ----------------------------------------------------------------
+
+def test_command_lists_every_exercise_with_its_notebook(capsys):
+    from nn.cli import main
+    assert main(["exercises"]) == 0
+    out = capsys.readouterr().out
+    for exercise in ex.exercises():
+        assert exercise.name in out and exercise.notebook in out
+
+
+def test_command_checks_a_file(tmp_path, capsys):
+    from nn.cli import main
+    good = tmp_path / "good.py"
+    good.write_text("def tanh_derivative(x, out):\n    return 1 - out ** 2\n")
+    bad = tmp_path / "bad.py"
+    bad.write_text("def tanh_derivative(x, out):\n    return 1 - x ** 2\n")
+    assert main(["check", "tanh_derivative", str(good)]) == 0
+    assert "passed" in capsys.readouterr().out
+    assert main(["check", "tanh_derivative", str(bad)]) == 1
+    assert "x where out is meant" in capsys.readouterr().out
+    assert main(["check", "backward", str(good)]) == 2
+    assert "defines no function backward()" in capsys.readouterr().err
+    assert main(["check", "nope", str(good)]) == 2
+    assert main(["check", "backward", str(tmp_path / "missing.py")]) == 2
