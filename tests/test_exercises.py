@@ -25,6 +25,7 @@ REFERENCES = {
     "log_derivative": lambda x, out: 1.0 / x,
     "relu_derivative": lambda x, out: 1.0 if x > 0 else 0.0,
     "power_derivative": lambda x, n, out: n * x ** (n - 1),
+    "sgd_step": lambda data, grad, lr: data - lr * grad,
 }
 
 WRONG = [
@@ -44,6 +45,9 @@ WRONG = [
     ("power_derivative", lambda x, n, out: x ** (n - 1), "n forgotten"),
     ("power_derivative", lambda x, n, out: n * x ** n, "the exponent not lowered"),
     ("power_derivative", lambda x, n, out: n * out / x, "the value at 0"),
+    ("sgd_step", lambda data, grad, lr: data + lr * grad, "the sign"),
+    ("sgd_step", lambda data, grad, lr: data - grad, "the learning rate forgotten"),
+    ("sgd_step", lambda data, grad, lr: data - lr, "the gradient forgotten"),
 ]
 
 
