@@ -17,7 +17,7 @@ def placeholder(*args):
     raise NotImplementedError("your code here")
 
 
-# --- local derivatives ---------------------------------------------------------------
+# --- exercises graded on numbers: local derivatives, optimizer steps, losses ----------
 
 REFERENCES = {
     "tanh_derivative": lambda x, out: 1.0 - out * out,
@@ -26,6 +26,11 @@ REFERENCES = {
     "relu_derivative": lambda x, out: 1.0 if x > 0 else 0.0,
     "power_derivative": lambda x, n, out: n * x ** (n - 1),
     "sgd_step": lambda data, grad, lr: data - lr * grad,
+    "hinge": lambda scores, labels: Value.sum(
+        [(1 - y * s).relu() for s, y in zip(scores, labels)]) / len(scores),
+    "binary_cross_entropy": lambda logits, targets: Value.sum(
+        [z.relu() - z * y + ((-abs(z)).exp() + 1).log() for z, y in zip(logits, targets)]
+    ) / len(logits),
 }
 
 WRONG = [
@@ -48,17 +53,32 @@ WRONG = [
     ("sgd_step", lambda data, grad, lr: data + lr * grad, "the sign"),
     ("sgd_step", lambda data, grad, lr: data - grad, "the learning rate forgotten"),
     ("sgd_step", lambda data, grad, lr: data - lr, "the gradient forgotten"),
+    ("hinge", lambda s, y: Value.sum([(1 - a * b).relu() for a, b in zip(s, y)]),
+     "the sum, not the mean"),
+    ("hinge", lambda s, y: Value.sum([(-a * b).relu() for a, b in zip(s, y)]) / len(s),
+     "the margin forgotten"),
+    ("hinge", lambda s, y: Value.sum([(1 - a).relu() for a in s]) / len(s),
+     "the label ignored"),
+    ("binary_cross_entropy", lambda z, y: Value.sum(
+        [-(b * a.sigmoid().log() + (1 - b) * (1 - a.sigmoid()).log()) for a, b in zip(z, y)]
+    ) / len(z), "not stable for large logits"),
+    ("binary_cross_entropy", lambda z, y: Value.sum(
+        [a.relu() - a * b + ((-abs(a)).exp() + 1).log() for a, b in zip(z, y)]),
+     "the sum, not the mean"),
+    ("binary_cross_entropy", lambda z, y: Value.sum(
+        [a * b - a.relu() - ((-abs(a)).exp() + 1).log() for a, b in zip(z, y)]) / len(z),
+     "the sign"),
 ]
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
-def test_reference_derivative_passes(name):
+def test_reference_solution_passes(name):
     result = ex.check(name, REFERENCES[name])
     assert result.passed, str(result)
 
 
 @pytest.mark.parametrize("name, wrong, mistake", WRONG, ids=[f"{n}-{m}" for n, _, m in WRONG])
-def test_catalogued_derivative_mistake_is_named(name, wrong, mistake):
+def test_catalogued_mistake_is_named(name, wrong, mistake):
     result = ex.check(name, wrong)
     assert result.status == "failed" and result.mistake == mistake, str(result)
     assert result.example and result.expected and result.got and result.revisit
@@ -68,7 +88,7 @@ def test_catalogued_derivative_mistake_is_named(name, wrong, mistake):
 @pytest.mark.parametrize("stub", [lambda *a: 0.0, lambda *a: 1.0, lambda *a: None,
                                   lambda *a: a[0], lambda *a: a[-1]],
                          ids=["zero", "one", "none", "first-input", "last-input"])
-def test_derivative_stubs_fail(name, stub):
+def test_stubs_fail(name, stub):
     assert ex.check(name, stub).status == "failed"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nn.exercises import backward, derivatives, optimizers  # noqa: F401  (each registers its own)
+from nn.exercises import backward, derivatives, losses, optimizers  # noqa: F401  (they register)
 from nn.exercises.catalogue import EXERCISES, Exercise
 from nn.exercises.result import Hint, Result
 
