@@ -26,6 +26,8 @@ REFERENCES = {
     "relu_derivative": lambda x, out: 1.0 if x > 0 else 0.0,
     "power_derivative": lambda x, n, out: n * x ** (n - 1),
     "sgd_step": lambda data, grad, lr: data - lr * grad,
+    "momentum_step": lambda d, g, b, lr, mu: (d - lr * (g if b is None else mu * b + g),
+                                              g if b is None else mu * b + g),
     "hinge": lambda scores, labels: Value.sum(
         [(1 - y * s).relu() for s, y in zip(scores, labels)]) / len(scores),
     "binary_cross_entropy": lambda logits, targets: Value.sum(
@@ -53,6 +55,14 @@ WRONG = [
     ("sgd_step", lambda data, grad, lr: data + lr * grad, "the sign"),
     ("sgd_step", lambda data, grad, lr: data - grad, "the learning rate forgotten"),
     ("sgd_step", lambda data, grad, lr: data - lr, "the gradient forgotten"),
+    ("momentum_step", lambda d, g, b, lr, mu: (d + lr * (g if b is None else mu * b + g),
+                                               g if b is None else mu * b + g), "the sign"),
+    ("momentum_step", lambda d, g, b, lr, mu: (d - lr * (g if b is None else b),
+                                               g if b is None else mu * b + g),
+     "the momentum buffer updated in the wrong order"),
+    ("momentum_step", lambda d, g, b, lr, mu: (
+        d - lr * (g if b is None else mu * b + (1 - mu) * g),
+        g if b is None else mu * b + (1 - mu) * g), "an average instead of a sum"),
     ("hinge", lambda s, y: Value.sum([(1 - a * b).relu() for a, b in zip(s, y)]),
      "the sum, not the mean"),
     ("hinge", lambda s, y: Value.sum([(-a * b).relu() for a, b in zip(s, y)]) / len(s),

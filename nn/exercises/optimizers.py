@@ -7,7 +7,7 @@ from typing import Any
 from autograd import Value
 from nn import optim
 from nn.exercises.catalogue import Exercise, register
-from nn.exercises.grading import Case, Mistake, grade, numbers
+from nn.exercises.grading import Case, Mistake, WrongKind, grade, numbers
 from nn.exercises.result import Result
 
 REVISIT = "notebook 04, section 2: the update moves each parameter against its gradient"
@@ -54,3 +54,85 @@ register(Exercise(
     ("The gradient points in the direction in which the loss grows fastest.",
      "Step against it, by the learning rate times the gradient.",
      "new data = data - lr * grad."), _grade_sgd))
+
+
+# --- momentum and Adam: several steps, the learner's state carried from one to the next ----
+
+REVISIT_05 = "notebook 05: momentum adds up past gradients; Adam divides by their size"
+_GRADIENTS = [(1.0,), (1.0, -2.0, 0.5), (0.3, 0.3, 0.3, -1.0)]
+
+
+def _steps_case(grads: tuple[float, ...]) -> Case:
+    return Case(lambda: (1.0, grads), f"data = 1, gradients {list(grads)} on successive steps")
+
+
+def _datas(answer: Any, args: tuple) -> tuple[float, ...]:
+    return numbers(answer, len(args[1]), "the data after each step")
+
+
+def _with_nn(make: Any, data: float, grads: tuple[float, ...]) -> list[float]:
+    parameter = Value(data)
+    optimizer = make([parameter])
+    datas = []
+    for g in grads:
+        parameter.grad = g
+        optimizer.step()
+        datas.append(parameter.data)
+    return datas
+
+
+def _momentum_runs(step: Any) -> Any:
+    def run(data: float, grads: tuple[float, ...]) -> list[float]:
+        buffer, datas = None, []
+        for g in grads:
+            answer = step(data, g, buffer, 0.1, 0.9)
+            if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+                raise WrongKind("momentum_step must return two numbers: the new data and "
+                                "the new buffer.")
+            data, buffer = numbers(answer, 2, "(new data, new buffer)")
+            datas.append(data)
+        return datas
+    return run
+
+
+def _wrong_order(data: float, grad: float, buffer: Any, lr: float, mu: float) -> tuple:
+    # The step uses the buffer of the previous step, and only then is the buffer updated.
+    step = grad if buffer is None else buffer
+    return data - lr * step, grad if buffer is None else mu * buffer + grad
+
+
+_MOMENTUM_MISTAKES = [
+    Mistake("the sign", "Your steps go up the gradient; step against it: data - lr * buffer.",
+            REVISIT_05, _momentum_runs(lambda d, g, b, lr, mu: (
+                d + lr * (g if b is None else mu * b + g), g if b is None else mu * b + g))),
+    Mistake("the momentum buffer updated in the wrong order", "Your step used the buffer "
+            "from the step before, and updated it afterwards. First fold this step's gradient "
+            "into the buffer, b = momentum * b + grad, then step with the new b.", REVISIT_05,
+            _momentum_runs(_wrong_order)),
+    Mistake("an average instead of a sum", "Your buffer is momentum * b + (1 - momentum) * "
+            "grad, an average (Adam's first moment). SGD's momentum adds the whole gradient: "
+            "b = momentum * b + grad.", REVISIT_05, _momentum_runs(lambda d, g, b, lr, mu: (
+                d - lr * (g if b is None else mu * b + (1 - mu) * g),
+                g if b is None else mu * b + (1 - mu) * g))),
+]
+
+
+def _grade_momentum(solution: Any) -> Result:
+    if not callable(solution):
+        raise TypeError(f"check('momentum_step', solution): solution must be a function, "
+                        f"got {type(solution).__name__}")
+    return grade("momentum_step", _momentum_runs(solution), [_steps_case(g) for g in _GRADIENTS],
+                 lambda data, grads: _with_nn(lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+                                              data, grads),
+                 _datas, _MOMENTUM_MISTAKES, REVISIT_05)
+
+
+register(Exercise(
+    "momentum_step", "05_optimizers.ipynb",
+    "def momentum_step(data, grad, buffer, lr, momentum):",
+    "Return (new data, new buffer) after one step of SGD with momentum, as nn.optim.SGD "
+    "makes it; buffer is None on the first step, and what you returned the step before "
+    "after that.",
+    ("On the first step the buffer is just the gradient.",
+     "After that: buffer = momentum * buffer + grad.",
+     "Then step with the new buffer: data - lr * buffer."), _grade_momentum))
