@@ -28,12 +28,22 @@ REFERENCES = {
     "sgd_step": lambda data, grad, lr: data - lr * grad,
     "momentum_step": lambda d, g, b, lr, mu: (d - lr * (g if b is None else mu * b + g),
                                               g if b is None else mu * b + g),
+    "adam_step": lambda *args: adam(*args),
     "hinge": lambda scores, labels: Value.sum(
         [(1 - y * s).relu() for s, y in zip(scores, labels)]) / len(scores),
     "binary_cross_entropy": lambda logits, targets: Value.sum(
         [z.relu() - z * y + ((-abs(z)).exp() + 1).log() for z, y in zip(logits, targets)]
     ) / len(logits),
 }
+
+def adam(data, grad, state, lr, beta1, beta2, eps, correct=True, sign=1.0, root=True):
+    state["t"] = t = state.get("t", 0) + 1
+    state["m"] = m = beta1 * state.get("m", 0.0) + (1 - beta1) * grad
+    state["v"] = v = beta2 * state.get("v", 0.0) + (1 - beta2) * grad ** 2
+    if correct:
+        m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    return data - sign * lr * m / ((math.sqrt(v) if root else v) + eps)
+
 
 WRONG = [
     ("tanh_derivative", lambda x, out: 1 - x ** 2, "x where out is meant"),
@@ -63,6 +73,9 @@ WRONG = [
     ("momentum_step", lambda d, g, b, lr, mu: (
         d - lr * (g if b is None else mu * b + (1 - mu) * g),
         g if b is None else mu * b + (1 - mu) * g), "an average instead of a sum"),
+    ("adam_step", lambda *a: adam(*a, sign=-1.0), "the sign"),
+    ("adam_step", lambda *a: adam(*a, correct=False), "the bias correction missing"),
+    ("adam_step", lambda *a: adam(*a, root=False), "the square root forgotten"),
     ("hinge", lambda s, y: Value.sum([(1 - a * b).relu() for a, b in zip(s, y)]),
      "the sum, not the mean"),
     ("hinge", lambda s, y: Value.sum([(-a * b).relu() for a, b in zip(s, y)]) / len(s),

@@ -136,3 +136,60 @@ register(Exercise(
     ("On the first step the buffer is just the gradient.",
      "After that: buffer = momentum * buffer + grad.",
      "Then step with the new buffer: data - lr * buffer."), _grade_momentum))
+
+
+def _adam_runs(step: Any) -> Any:
+    def run(data: float, grads: tuple[float, ...]) -> list[float]:
+        state: dict[str, Any] = {}
+        datas = []
+        for g in grads:
+            data = numbers(step(data, g, state, 0.1, 0.9, 0.999, 1e-8), 1, "the new data")[0]
+            datas.append(data)
+        return datas
+    return run
+
+
+def _adam_model(sign: float = 1.0, corrected: bool = True, root: bool = True) -> Any:
+    def step(data: float, g: float, state: dict, lr: float, b1: float, b2: float,
+             eps: float) -> float:
+        t = state["t"] = state.get("t", 0) + 1
+        m = state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+        v = state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * g * g
+        m_hat, v_hat = (m / (1 - b1 ** t), v / (1 - b2 ** t)) if corrected else (m, v)
+        return data - sign * lr * m_hat / ((v_hat ** 0.5 if root else v_hat) + eps)
+    return _adam_runs(step)
+
+
+_ADAM_MISTAKES = [
+    Mistake("the sign", "Your steps go up the gradient; step against it: "
+            "data - lr * m_hat / (sqrt(v_hat) + eps).", REVISIT_05, _adam_model(sign=-1.0)),
+    Mistake("the bias correction missing", "Your first steps are far too small. m and v start "
+            "at 0, so early on they are biased towards 0; divide them by 1 - beta1^t and "
+            "1 - beta2^t (t the step number, from 1) before using them.", REVISIT_05,
+            _adam_model(corrected=False)),
+    Mistake("the square root forgotten", "You divided by v_hat, the average squared gradient; "
+            "divide by its square root, so the step has the size of lr.", REVISIT_05,
+            _adam_model(root=False)),
+]
+
+
+def _grade_adam(solution: Any) -> Result:
+    if not callable(solution):
+        raise TypeError(f"check('adam_step', solution): solution must be a function, "
+                        f"got {type(solution).__name__}")
+    return grade("adam_step", _adam_runs(solution), [_steps_case(g) for g in _GRADIENTS],
+                 lambda data, grads: _with_nn(lambda p: optim.Adam(p, lr=0.1), data, grads),
+                 _datas, _ADAM_MISTAKES, REVISIT_05)
+
+
+register(Exercise(
+    "adam_step", "05_optimizers.ipynb",
+    "def adam_step(data, grad, state, lr, beta1, beta2, eps):",
+    "Return the new data after one step of Adam, as nn.optim.Adam makes it. state is a dict, "
+    "empty on the first step and the same dict after that: keep the step count and the two "
+    "averages in it.",
+    ("Keep t (the step number, from 1), m (average gradient) and v (average squared "
+     "gradient) in state.",
+     "m = beta1 m + (1 - beta1) grad; v = beta2 v + (1 - beta2) grad²; then divide them by "
+     "1 - beta1^t and 1 - beta2^t.",
+     "new data = data - lr * m_hat / (sqrt(v_hat) + eps)."), _grade_adam))
