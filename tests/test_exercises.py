@@ -29,6 +29,7 @@ REFERENCES = {
     "momentum_step": lambda d, g, b, lr, mu: (d - lr * (g if b is None else mu * b + g),
                                               g if b is None else mu * b + g),
     "adam_step": lambda *args: adam(*args),
+    "cross_entropy": lambda logits, target: stable_cross_entropy(logits, target),
     "hinge": lambda scores, labels: Value.sum(
         [(1 - y * s).relu() for s, y in zip(scores, labels)]) / len(scores),
     "binary_cross_entropy": lambda logits, targets: Value.sum(
@@ -43,6 +44,16 @@ def adam(data, grad, state, lr, beta1, beta2, eps, correct=True, sign=1.0, root=
     if correct:
         m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
     return data - sign * lr * m / ((math.sqrt(v) if root else v) + eps)
+
+
+def stable_cross_entropy(logits, target):
+    m = max(z.data for z in logits)
+    return Value.sum([(z - m).exp() for z in logits]).log() + m - logits[target]
+
+
+def naive_cross_entropy(logits, target):
+    exps = [z.exp() for z in logits]
+    return -(exps[target] / Value.sum(exps)).log()
 
 
 WRONG = [
@@ -76,6 +87,9 @@ WRONG = [
     ("adam_step", lambda *a: adam(*a, sign=-1.0), "the sign"),
     ("adam_step", lambda *a: adam(*a, correct=False), "the bias correction missing"),
     ("adam_step", lambda *a: adam(*a, root=False), "the square root forgotten"),
+    ("cross_entropy", naive_cross_entropy, "not stable for large logits"),
+    ("cross_entropy", lambda z, t: -stable_cross_entropy(z, t), "the sign"),
+    ("cross_entropy", lambda z, t: -(-stable_cross_entropy(z, t)).exp(), "the log forgotten"),
     ("hinge", lambda s, y: Value.sum([(1 - a * b).relu() for a, b in zip(s, y)]),
      "the sum, not the mean"),
     ("hinge", lambda s, y: Value.sum([(-a * b).relu() for a, b in zip(s, y)]) / len(s),

@@ -97,3 +97,48 @@ register(Exercise(
      "That equals log(1 + e^z) - y z, with no sigmoid to round to 0 or 1.",
      "log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): z.relu() + ((-abs(z)).exp() + 1).log()."),
     _grade_bce))
+
+
+REVISIT_08 = "notebook 03, cross-entropy with several classes: -log of the softmax of the target"
+
+
+def _ce_case(logits: Sequence[float], target: int) -> Case:
+    return Case(lambda: ([Value(z) for z in logits], target),
+                f"logits = {list(logits)}, target = {target}")
+
+
+def _naive_cross_entropy(z: list[Value], target: int) -> Value:
+    exps = [zi.exp() for zi in z]
+    return -(exps[target] / Value.sum(exps)).log()
+
+
+_CE_CASES = [_ce_case([0.0, 0.0], 0), _ce_case([1.0, 2.0, 0.5], 1),
+             _ce_case([2.0, -1.0, 0.5], 2), _ce_case([1000.0, 0.0], 0),
+             _ce_case([0.0, 1000.0], 0)]
+_CE_MISTAKES = [
+    Mistake("not stable for large logits", "Right for small logits, but e^1000 overflows a "
+            "float. Subtract the largest logit from all of them first: the softmax does not "
+            "change, and the largest exponential is then e^0 = 1.", REVISIT_08,
+            _naive_cross_entropy),
+    Mistake("the sign", "Your loss is negative: it is minus the log of the probability of the "
+            "target class, -log p, which is never below 0.", REVISIT_08,
+            lambda z, t: -losses.cross_entropy(z, t)),
+    Mistake("the log forgotten", "You returned minus the probability of the target class; "
+            "the loss is minus its log, -log p, which grows without bound as p goes to 0.",
+            REVISIT_08, lambda z, t: -(losses.cross_entropy(z, t) * -1.0).exp()),
+]
+
+
+def _grade_cross_entropy(solution: Any) -> Result:
+    return grade("cross_entropy", solution, _CE_CASES, losses.cross_entropy,
+                 _loss_and_gradients, _CE_MISTAKES, REVISIT_08)
+
+
+register(Exercise(
+    "cross_entropy", "08_digits.ipynb", "def cross_entropy(logits, target):",
+    "Return the cross-entropy of one example as a Value: logits is a list of Values (one "
+    "per class), target the index of the right class; it must work for logits of 1000 too.",
+    ("The softmax turns logits into probabilities: p_i = e^z_i / sum_j e^z_j.",
+     "The loss is -log p_target = log(sum_j e^z_j) - z_target.",
+     "Subtract m = max(z) (as a number) from every logit before exp: "
+     "log(sum_j e^(z_j - m)) + m - z_target."), _grade_cross_entropy))
