@@ -30,6 +30,9 @@ REFERENCES = {
                                               g if b is None else mu * b + g),
     "adam_step": lambda *args: adam(*args),
     "cross_entropy": lambda logits, target: stable_cross_entropy(logits, target),
+    "linear_backward": lambda W, x, g: (
+        [[gi * xj for xj in x] for gi in g],
+        [sum(row[j] * gi for row, gi in zip(W, g)) for j in range(len(x))]),
     "hinge": lambda scores, labels: Value.sum(
         [(1 - y * s).relu() for s, y in zip(scores, labels)]) / len(scores),
     "binary_cross_entropy": lambda logits, targets: Value.sum(
@@ -90,6 +93,16 @@ WRONG = [
     ("cross_entropy", naive_cross_entropy, "not stable for large logits"),
     ("cross_entropy", lambda z, t: -stable_cross_entropy(z, t), "the sign"),
     ("cross_entropy", lambda z, t: -(-stable_cross_entropy(z, t)).exp(), "the log forgotten"),
+    ("linear_backward", lambda W, x, g: (
+        [[gi * xj for gi in g] for xj in x],
+        [sum(row[j] * gi for row, gi in zip(W, g)) for j in range(len(x))]), "dW transposed"),
+    ("linear_backward", lambda W, x, g: (
+        [[gi * xj for xj in x] for gi in g],
+        [sum(W[j][i] * g[i] for i in range(len(g))) for j in range(len(x))]),
+     "W not transposed for dx"),
+    ("linear_backward", lambda W, x, g: (
+        [[gi * xj for xj in x] for gi in g], [W[0][j] * g[0] for j in range(len(x))]),
+     "only one output's gradient in dx"),
     ("hinge", lambda s, y: Value.sum([(1 - a * b).relu() for a, b in zip(s, y)]),
      "the sum, not the mean"),
     ("hinge", lambda s, y: Value.sum([(-a * b).relu() for a, b in zip(s, y)]) / len(s),

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nn.exercises import backward, derivatives, losses, optimizers  # noqa: F401  (they register)
+from nn.exercises import (  # noqa: F401  (each module registers its exercises)
+    backward,
+    derivatives,
+    losses,
+    optimizers,
+    tensors,
+)
 from nn.exercises.catalogue import EXERCISES, Exercise
 from nn.exercises.result import Hint, Result
 
