@@ -33,6 +33,7 @@ REFERENCES = {
     "linear_backward": lambda W, x, g: (
         [[gi * xj for xj in x] for gi in g],
         [sum(row[j] * gi for row, gi in zip(W, g)) for j in range(len(x))]),
+    "l2_gradient": lambda data, alpha: 2 * alpha * data,
     "hinge": lambda scores, labels: Value.sum(
         [(1 - y * s).relu() for s, y in zip(scores, labels)]) / len(scores),
     "binary_cross_entropy": lambda logits, targets: Value.sum(
@@ -103,6 +104,9 @@ WRONG = [
     ("linear_backward", lambda W, x, g: (
         [[gi * xj for xj in x] for gi in g], [W[0][j] * g[0] for j in range(len(x))]),
      "only one output's gradient in dx"),
+    ("l2_gradient", lambda d, a: a * d, "the 2 forgotten"),
+    ("l2_gradient", lambda d, a: 2 * d, "alpha forgotten"),
+    ("l2_gradient", lambda d, a: -2 * a * d, "the sign"),
     ("hinge", lambda s, y: Value.sum([(1 - a * b).relu() for a, b in zip(s, y)]),
      "the sum, not the mean"),
     ("hinge", lambda s, y: Value.sum([(-a * b).relu() for a, b in zip(s, y)]) / len(s),

@@ -9,6 +9,7 @@ from nn import optim
 from nn.exercises.catalogue import Exercise, register
 from nn.exercises.grading import Case, Mistake, WrongKind, grade, numbers
 from nn.exercises.result import Result
+from nn.losses import l2_penalty
 
 REVISIT = "notebook 04, section 2: the update moves each parameter against its gradient"
 _CASES = [(1.0, 0.5, 0.1), (2.0, -1.0, 0.5), (-3.0, 4.0, 0.01), (0.0, 0.0, 1.0)]
@@ -193,3 +194,44 @@ register(Exercise(
      "m = beta1 m + (1 - beta1) grad; v = beta2 v + (1 - beta2) grad²; then divide them by "
      "1 - beta1^t and 1 - beta2^t.",
      "new data = data - lr * m_hat / (sqrt(v_hat) + eps)."), _grade_adam))
+
+
+# --- L2 regularization: what the penalty adds to each parameter's gradient ---------------
+
+REVISIT_07 = "notebook 07: L2 adds alpha * sum(p²) to the loss, pulling every weight to 0"
+
+
+def _l2(data: float, alpha: float) -> float:
+    parameter = Value(data)
+    l2_penalty([parameter], alpha).backward()
+    return parameter.grad
+
+
+def _l2_case(data: float, alpha: float) -> Case:
+    return Case(lambda: (data, alpha), f"data = {data:g}, alpha = {alpha:g}")
+
+
+_L2_CASES = [_l2_case(d, a) for d, a in [(1.0, 0.5), (-2.0, 0.1), (3.0, 0.01), (0.0, 1.0)]]
+_L2_MISTAKES = [
+    Mistake("the 2 forgotten", "The derivative of p² is 2p: the penalty adds 2 alpha p to "
+            "the gradient, not alpha p.", REVISIT_07, lambda d, a: a * d),
+    Mistake("alpha forgotten", "The penalty is alpha * sum(p²), so its gradient is 2 alpha p: "
+            "the strength alpha scales it.", REVISIT_07, lambda d, a: 2 * d),
+    Mistake("the sign", "Your gradient points towards larger weights; the penalty grows with "
+            "|p|, so its gradient 2 alpha p has the sign of p.", REVISIT_07,
+            lambda d, a: -2 * a * d),
+]
+
+
+def _grade_l2(solution: Any) -> Result:
+    return grade("l2_gradient", solution, _L2_CASES, _l2,
+                 lambda answer, args: numbers(answer, 1, "the gradient"), _L2_MISTAKES,
+                 REVISIT_07)
+
+
+register(Exercise(
+    "l2_gradient", "07_regularization.ipynb", "def l2_gradient(data, alpha):",
+    "Return what the L2 penalty alpha * sum(p²) (nn.l2_penalty) adds to the gradient of a "
+    "parameter whose data is `data`.",
+    ("Only the parameter's own term, alpha * p², depends on it.",
+     "d(p²)/dp = 2p.", "The answer is 2 * alpha * data."), _grade_l2))
