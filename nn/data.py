@@ -44,10 +44,33 @@ def _split_evenly(n: int, parts: int) -> list[int]:
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
 
-def _finish(X: list[list[float]], y: list[int], noise: float, rng: random.Random,
+# The largest input a model is trained on. A neuron multiplies inputs by weights and
+# losses square the results: below sqrt(largest float) ~ 1.3e154 those stay finite
+# floats, where [1e308, -1e308] overflows to inf after one step.
+MAX_INPUT = 1e150
+
+
+def check_points(owner: str, name: str, X: Sequence[Sequence[float]]) -> None:
+    """Raise a ValueError naming the first coordinate of the points `X` that is not a
+    finite number of size at most `MAX_INPUT` (a Value's `.data` counts as its number)."""
+    for i, point in enumerate(X):
+        if isinstance(point, (str, bytes)) or not hasattr(point, "__len__"):
+            continue  # a model of its own input type checks it
+        for j, value in enumerate(point):
+            number = getattr(value, "data", value)
+            if isinstance(number, bool) or not isinstance(number, Real):
+                continue  # the model says what it accepts
+            if not abs(number) <= MAX_INPUT:  # type: ignore[operator]  # false for nan
+                raise ValueError(f"{owner}: {name}[{i}][{j}] is {number!r}; inputs must be "
+                                 f"finite numbers of size at most {MAX_INPUT:g} "
+                                 f"(nn.data.MAX_INPUT), so that training computes with them")
+
+
+def _finish(owner: str, X: list[list[float]], y: list[int], noise: float, rng: random.Random,
             shuffle: bool) -> tuple[list[list[float]], list[int]]:
     if noise > 0.0:
         X = [[coordinate + rng.gauss(0.0, noise) for coordinate in point] for point in X]
+        check_points(f"{owner}(noise={noise!r})", "X", X)
     if shuffle:
         order = list(range(len(X)))
         rng.shuffle(order)
@@ -72,7 +95,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
     n_in = n_samples - n_out
     X = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
     X += [[1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5] for t in _linspace(0.0, math.pi, n_in)]
-    return _finish(X, [0] * n_out + [1] * n_in, noise, rng, shuffle)
+    return _finish(owner, X, [0] * n_out + [1] * n_in, noise, rng, shuffle)
 
 
 def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.8,
@@ -95,7 +118,7 @@ def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.8,
          for t in _linspace(0.0, 2.0 * math.pi, n_out, endpoint=False)]
     X += [[factor * math.cos(t), factor * math.sin(t)]
           for t in _linspace(0.0, 2.0 * math.pi, n_in, endpoint=False)]
-    return _finish(X, [0] * n_out + [1] * n_in, noise, rng, shuffle)
+    return _finish(owner, X, [0] * n_out + [1] * n_in, noise, rng, shuffle)
 
 
 def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 3,
@@ -154,7 +177,7 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 
         for _ in range(count):
             X.append([c + rng.gauss(0.0, stds[k]) if stds[k] > 0.0 else c for c in points[k]])
             y.append(k)
-    return _finish(X, y, 0.0, rng, shuffle)
+    return _finish(owner, X, y, 0.0, rng, shuffle)
 
 
 def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
@@ -180,7 +203,7 @@ def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None,
             # 1 - random() lies in (0, 1], so no point sits on an axis.
             X.append([sign_x * (1.0 - rng.random()), sign_y * (1.0 - rng.random())])
             y.append(int(sign_x != sign_y))
-    return _finish(X, y, noise, rng, shuffle)
+    return _finish(owner, X, y, noise, rng, shuffle)
 
 
 def make_spiral(n_samples: int = 100, classes: int = 3, noise: float = 0.0,
@@ -208,7 +231,7 @@ def make_spiral(n_samples: int = 100, classes: int = 3, noise: float = 0.0,
                 t += rng.gauss(0.0, noise)
             X.append([r * math.sin(t), r * math.cos(t)])
             y.append(j)
-    return _finish(X, y, 0.0, rng, shuffle)
+    return _finish(owner, X, y, 0.0, rng, shuffle)
 
 
 # --- real data ----------------------------------------------------------------

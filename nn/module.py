@@ -106,18 +106,31 @@ class Module:
                 yield name, member
 
     def modules(self) -> Iterator[Module]:
-        """This module and every module inside it, parents first."""
-        yield self
-        for _, child in self.named_children():
-            yield from child.modules()
+        """This module and every module inside it, parents first, each once."""
+        seen: set[int] = set()
+        for _, module in self._named_modules(""):
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
+
+    def _named_modules(self, prefix: str) -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child._named_modules(f"{prefix}{name}.")
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
-        """(name, parameter) pairs in order, e.g. ("layers.0.neurons.3.w0", Value)."""
-        for name, member in self._members():
-            if isinstance(member, Module):
-                yield from member.named_parameters(f"{prefix}{name}.")
-            else:
-                yield prefix + name, member
+        """(name, parameter) pairs in order, e.g. ("layers.0.neurons.3.w0", Value).
+
+        A parameter found in several places (tied weights, a layer used twice) is
+        listed once, under its first name, as PyTorch does: an optimizer then moves
+        it once per step, by the sum of its gradients from every use.
+        """
+        seen: set[int] = set()
+        for module_prefix, module in self._named_modules(prefix):
+            for name, member in module._members():
+                if not isinstance(member, Module) and id(member) not in seen:
+                    seen.add(id(member))
+                    yield module_prefix + name, member
 
     def parameters(self) -> list[Value]:
         """Every parameter, in the order of `named_parameters`."""
@@ -643,21 +656,46 @@ class MLP(Module):
         self.dropouts: list[Dropout] = []
         if self.dropout:
             self.dropouts = [Dropout(self.dropout, seed=rng.getrandbits(64)) for _ in range(last)]
+
+    def steps(self) -> list[Layer | Dropout]:
+        """The layers, and dropouts after the hidden ones, in the order forward applies them.
+
+        `layers` and `dropouts` are read afresh on every call, so a replaced layer is
+        the one that runs, trains, saves and exports; it must have the size and
+        activation this MLP was built with (else a ValueError names it).
+        """
+        last = len(self.nouts) - 1
+        sizes = [self.nin, *self.nouts]
+        if len(self.layers) != len(self.nouts):
+            raise ValueError(f"MLP: {len(self.layers)} layers, but this {self!r} has "
+                             f"{len(self.nouts)}; build a new MLP for another architecture")
         steps: list[Layer | Dropout] = []
         for i, layer in enumerate(self.layers):
+            activation = self.activation if i < last else (self.last_activation or "linear")
+            shape = (sizes[i], sizes[i + 1], activation)
+            if not (type(layer) is Layer and len(layer.neurons) == layer.nout
+                    and (layer.nin, layer.nout, layer.activation) == shape):
+                raise ValueError(f"MLP: layers[{i}] is {layer!r}, but this {self!r} needs a "
+                                 f"Layer({shape[0]}, {shape[1]}, activation={activation!r}) "
+                                 f"there; build a new MLP for another architecture")
             steps.append(layer)
-            if self.dropouts and i < last:
-                steps.append(self.dropouts[i])
-        self._steps = [step._forward for step in steps]
+            if self.dropout and i < last:
+                dropout = self.dropouts[i] if i < len(self.dropouts) else None
+                if not (type(dropout) is Dropout and dropout.p == self.dropout):
+                    raise ValueError(f"MLP: dropouts[{i}] is {dropout!r}, but this {self!r} "
+                                     f"needs a Dropout(p={self.dropout}) there")
+                steps.append(dropout)
+        return steps
 
     def forward(self, x: Sequence[float | Value]) -> Value | list[Value]:
         """The network's output for one sample: a Value, or a list for several outputs."""
         x = as_inputs(x, self.nin, "MLP")
-        for step in self._steps:
-            x = step(x)
+        for step in self.steps():
+            x = step._forward(x)
         return x[0] if len(x) == 1 else x
 
     def config(self) -> dict[str, Any]:
+        self.steps()  # a file must describe the layers that run
         return {"nin": self.nin, "nouts": self.nouts, "activation": self.activation,
                 "last_activation": self.last_activation, "dropout": self.dropout}
 

@@ -9,14 +9,13 @@ import math
 import os
 import random
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
-
-from tqdm.auto import tqdm
 
 from autograd import Value
 from nn import _checks as check
@@ -162,7 +161,59 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     weights are never left half-updated: `fit` then returns the History so far
     with `interrupted` set. A second Ctrl-C interrupts at once.
     """
+    loss_function, epochs, batch_size, early_stopping, lr_at = _check_arguments(
+        model, X, y, loss, epochs, batch_size, validation, early_stopping, l2, lr, schedule,
+        callback, compile)
+    parameters = model.parameters()
+    optimizer, schedule = _optimizer_and_schedule(optimizer, parameters, lr, lr_at, schedule,
+                                                  epochs)
+    task = _Task.of(model, X, y, validation, loss_function, parameters, l2, compile)
+
+    history = History()
+    rng = random.Random(seed)
+    # A full batch keeps the samples in order, so that the sum is micrograd's, to the bit.
+    shuffle = shuffle and batch_size is not None
+    best_loss, best_state, waited = math.inf, None, 0
+    bar = _progress_bar(epochs, progress)
+    try:
+        with _interrupt_after_step() as interrupted:
+            for epoch in bar:
+                history.lr.append(_get_lr(optimizer))
+                loss_value, correct, history.interrupted = _train_one_epoch(
+                    model, task, optimizer, X, y, batch_size, shuffle, rng, interrupted)
+                if schedule is not None:
+                    schedule.step()
+                postfix = _record(history, "", loss_value, correct, task.is_classification)
+                if validation is not None:
+                    val_loss, val_acc = _validate(model, task, validation)
+                    postfix |= _record(history, "val_", val_loss, val_acc, task.is_classification)
+                    if val_loss < best_loss:
+                        best_loss, waited = val_loss, 0
+                        history.best_epoch = epoch
+                        best_state = model.state_dict() if early_stopping is not None else None
+                    else:
+                        waited += 1
+                bar.set_postfix(postfix, refresh=False)
+                if ((early_stopping is not None and waited >= early_stopping)
+                        or history.interrupted
+                        or (callback is not None and callback(epoch, history))):
+                    break
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+# --- fit's parts ------------------------------------------------------------------
+
+def _check_arguments(model: Any, X: Sequence, y: Sequence, loss: Any, epochs: Any,
+                     batch_size: Any, validation: Any, early_stopping: Any, l2: Any, lr: Any,
+                     schedule: Any, callback: Any, compile: Any,  # noqa: A002
+                     ) -> tuple[Callable, int, int | None, int | None, Callable | None]:
+    """fit's argument checks: (loss function, epochs, batch_size, early_stopping, lr_at)."""
     check.samples("fit", X, y)
+    data.check_points("fit", "X", X)
     if not (callable(model) and callable(getattr(model, "parameters", None))):
         raise TypeError(f"fit: model must be a module (callable, with parameters()), "
                         f"got {type(model).__name__}")
@@ -177,8 +228,8 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
-        X_val, y_val = validation
-        check.samples("fit: validation", X_val, y_val)
+        check.samples("fit: validation", *validation)
+        data.check_points("fit", "validation X", validation[0])
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
             math.isfinite(l2) and l2 >= 0.0):
         raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
@@ -190,10 +241,19 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
                              "pass either it or schedule, not both")
     elif lr is not None:
         check.non_negative("fit", "lr", lr)
-    parameters = model.parameters()
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback must be a function callback(epoch, history), "
+                        f"got {type(callback).__name__}")
+    check.flag("fit", "compile", compile)
+    return loss_function, epochs, batch_size, early_stopping, lr_at
+
+
+def _optimizer_and_schedule(optimizer: Any, parameters: list[Value], lr: Any,
+                            lr_at: Callable | None, schedule: Any, epochs: int
+                            ) -> tuple[Any, Any]:
     # A function of the epoch is the learning rate itself: the base rate it multiplies is 1.
     optimizer = _make_optimizer(optimizer, parameters, 1.0 if lr_at is not None else
-                                None if lr is None else float(lr))  # type: ignore[arg-type]
+                                None if lr is None else float(lr))
     if lr_at is not None:
         schedule = optim.lr_scheduler.LambdaLR(optimizer, _checked_lr(lr_at, epochs))
     elif schedule is not None:
@@ -203,108 +263,141 @@ def fit(model: Any, X: Sequence, y: Sequence, loss: str | Callable[[Any, Any], V
         if getattr(schedule, "optimizer", optimizer) is not optimizer:
             raise ValueError("fit: schedule must be built on the optimizer passed to fit "
                              "(pass that optimizer instance, not a name)")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"fit: callback must be a function callback(epoch, history), "
-                        f"got {type(callback).__name__}")
-    check.flag("fit", "compile", compile)
+    return optimizer, schedule
 
-    # How outputs become predictions: probe one output for its shape.
-    with evaluating(model):
-        probe = model(X[0])
-    single_output = isinstance(probe, Value)
-    pair = _label_pair(y) if single_output else None
-    if single_output:
-        is_classification = pair is not None
-    else:
-        is_classification = _are_class_indices(y, len(probe))
-    threshold = 0.0
-    if loss_function is mse and pair is not None:
-        threshold = (pair[0] + pair[1]) / 2.0  # midway between the two target values
-    targets = _loss_targets(y, loss_function)
-    if validation is not None:
-        val_targets = _loss_targets(y_val, loss_function)
-    replay = None
-    if compile:   # --- compile=True: the loss replayed example by example ---
-        replay = CompiledLoss(model, loss_function, parameters, l2)
-        replay.check_targets(probe, targets, "y")
-        if validation is not None:
-            replay.check_targets(probe, val_targets, "validation y")
 
-    history = History()
-    rng = random.Random(seed)
+@dataclass
+class _Task:
+    """What fit learns from its data before training: the loss, its targets, and how
+    outputs become predictions."""
+
+    loss_function: Callable[[Any, Any], Value]
+    parameters: list[Value]
+    l2: float
+    targets: list
+    val_targets: list | None
+    is_classification: bool
+    pair: tuple[int, int] | None
+    threshold: float
+    replay: CompiledLoss | None
+
+    @classmethod
+    def of(cls, model: Any, X: Sequence, y: Sequence, validation: Any,
+           loss_function: Callable, parameters: list[Value], l2: float,
+           compile: bool) -> _Task:  # noqa: A002
+        # How outputs become predictions: probe one output for its shape.
+        with evaluating(model):
+            probe = model(X[0])
+        single_output = isinstance(probe, Value)
+        pair = _label_pair(y) if single_output else None
+        if single_output:
+            is_classification = pair is not None
+        else:
+            is_classification = _are_class_indices(y, len(probe))
+        threshold = 0.0
+        if loss_function is mse and pair is not None:
+            threshold = (pair[0] + pair[1]) / 2.0  # midway between the two target values
+        targets = _loss_targets(y, loss_function)
+        val_targets = None if validation is None else _loss_targets(validation[1],
+                                                                    loss_function)
+        replay = None
+        if compile:   # the loss replayed example by example
+            replay = CompiledLoss(model, loss_function, parameters, l2)
+            replay.check_targets(probe, targets, "y")
+            if val_targets is not None:
+                replay.check_targets(probe, val_targets, "validation y")
+        return cls(loss_function, parameters, l2, targets, val_targets, is_classification,
+                   pair, threshold, replay)
+
+
+def _train_one_epoch(model: Any, task: _Task, optimizer: Any, X: Sequence, y: Sequence,
+                     batch_size: int | None, shuffle: bool, rng: random.Random,
+                     interrupted: Callable[[], bool]) -> tuple[float, float, bool]:
+    """One pass over the data: (mean loss, fraction correct, whether Ctrl-C stopped it)."""
     indices = list(range(len(X)))
-    # A full batch keeps the samples in order, so that the sum is micrograd's, to the bit.
-    shuffle = shuffle and batch_size is not None
-    best_loss, best_state, waited = math.inf, None, 0
-    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress)
-    try:
-        with _interrupt_after_step() as interrupted:
-            for epoch in bar:
-                history.lr.append(_get_lr(optimizer))
-                total_loss, correct, seen = 0.0, 0, 0
-                for _, batch in data.batches(indices, indices, batch_size, shuffle, rng):
-                    if replay is not None:
-                        optimizer.zero_grad()
-                        loss_data, outputs = replay.step([X[i] for i in batch],
-                                                         [targets[i] for i in batch])
-                        optimizer.step()
-                    else:
-                        outputs = [model(X[i]) for i in batch]
-                        data_loss = loss_function(outputs, [targets[i] for i in batch])
-                        objective = data_loss + l2_penalty(parameters, l2) if l2 else data_loss
-                        optimizer.zero_grad()
-                        objective.backward()
-                        optimizer.step()
-                        loss_data = data_loss.data
-                    total_loss += loss_data * len(batch)
-                    seen += len(batch)
-                    if is_classification:
-                        correct += _count_correct(outputs, [y[i] for i in batch], pair, threshold)
-                    if interrupted():
-                        history.interrupted = True
-                        break
-                if schedule is not None:
-                    schedule.step()
-                history.train_loss.append(total_loss / seen)
-                if is_classification:
-                    history.train_accuracy.append(correct / seen)
-                postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
-                if is_classification:
-                    postfix["acc"] = f"{history.train_accuracy[-1]:.1%}"
+    total_loss, correct, seen = 0.0, 0, 0
+    for _, batch in data.batches(indices, indices, batch_size, shuffle, rng):
+        targets = [task.targets[i] for i in batch]
+        optimizer.zero_grad()
+        if task.replay is not None:
+            loss_value, outputs = task.replay.step([X[i] for i in batch], targets)
+        else:
+            outputs = [model(X[i]) for i in batch]
+            data_loss = task.loss_function(outputs, targets)
+            objective = data_loss + l2_penalty(task.parameters, task.l2) if task.l2 else data_loss
+            objective.backward()
+            loss_value = data_loss.data
+        optimizer.step()
+        total_loss += loss_value * len(batch)
+        seen += len(batch)
+        if task.is_classification:
+            correct += _count_correct(outputs, [y[i] for i in batch], task.pair, task.threshold)
+        if interrupted():
+            return total_loss / seen, correct / seen, True
+    return total_loss / seen, correct / seen, False
 
-                if validation is not None:
-                    with evaluating(model):
-                        if replay is not None:
-                            val_loss, outputs = replay.evaluate(X_val, val_targets)
-                        else:
-                            outputs = [model(x) for x in X_val]
-                            val_loss = loss_function(outputs, val_targets).data
-                    history.val_loss.append(val_loss)
-                    postfix["val_loss"] = f"{val_loss:.4g}"
-                    if is_classification:
-                        history.val_accuracy.append(
-                            _fraction_correct(outputs, y_val, pair or (-1, 1), threshold))
-                        postfix["val_acc"] = f"{history.val_accuracy[-1]:.1%}"
-                    if val_loss < best_loss:
-                        best_loss, waited = val_loss, 0
-                        history.best_epoch = epoch
-                        if early_stopping is not None:
-                            best_state = model.state_dict()
-                    else:
-                        waited += 1
-                bar.set_postfix(postfix, refresh=False)
-                if early_stopping is not None and waited >= early_stopping:
-                    break
-                if history.interrupted or (callback is not None and callback(epoch, history)):
-                    break
-    finally:
-        bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+
+def _record(history: History, prefix: str, loss: float, correct: float,
+            is_classification: bool) -> dict[str, str]:
+    """Add an epoch's training (prefix "") or validation ("val_") figures to `history`;
+    return them as the progress bar shows them."""
+    getattr(history, f"{prefix or 'train_'}loss").append(loss)
+    shown = {f"{prefix}loss": f"{loss:.4g}"}
+    if is_classification:
+        getattr(history, f"{prefix or 'train_'}accuracy").append(correct)
+        shown[f"{prefix}acc"] = f"{correct:.1%}"
+    return shown
+
+
+def _validate(model: Any, task: _Task, validation: tuple[Sequence, Sequence]
+              ) -> tuple[float, float]:
+    """The loss and fraction correct on the validation set, in evaluation mode."""
+    X_val, y_val = validation
+    targets = task.val_targets or []  # made by _Task.of whenever there is validation
+    with evaluating(model):
+        if task.replay is not None:
+            val_loss, outputs = task.replay.evaluate(X_val, targets)
+        else:
+            outputs = [model(x) for x in X_val]
+            val_loss = task.loss_function(outputs, targets).data
+    correct = (_fraction_correct(outputs, y_val, task.pair or (-1, 1), task.threshold)
+               if task.is_classification else math.nan)
+    return val_loss, correct
 
 
 # --- helpers --------------------------------------------------------------------
+
+def _progress_bar(epochs: int, progress: bool) -> Any:
+    """The epochs to loop over, drawn as a tqdm bar when tqdm is installed, else as
+    plain lines; nothing is drawn without `progress`."""
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return _PlainProgress(epochs, shown=True)
+        return tqdm(range(epochs), desc="fit", unit="epoch")
+    return _PlainProgress(epochs, shown=False)
+
+
+class _PlainProgress:
+    """What fit needs of a tqdm bar: the epochs, one line each on stderr when shown."""
+
+    def __init__(self, epochs: int, shown: bool) -> None:
+        self.epochs, self.shown, self.epoch = epochs, shown, 0
+
+    def __iter__(self) -> Iterator[int]:
+        for epoch in range(self.epochs):
+            self.epoch = epoch
+            yield epoch
+
+    def set_postfix(self, postfix: dict[str, str], refresh: bool = False) -> None:
+        if self.shown:
+            numbers = ", ".join(f"{name}={value}" for name, value in postfix.items())
+            print(f"fit: epoch {self.epoch + 1}/{self.epochs}: {numbers}", file=sys.stderr)
+
+    def close(self) -> None:
+        pass
+
 
 @contextmanager
 def _interrupt_after_step() -> Iterator[Callable[[], bool]]:

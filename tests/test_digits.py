@@ -1,6 +1,7 @@
 """nn.data.load_digits: the UCI handwritten digits shipped with the package."""
 
 import gzip
+import os
 import sys
 from collections import Counter
 from fnmatch import fnmatch
@@ -123,3 +124,19 @@ def test_plot_confusion_matrix_writes_the_counts():
         plot_confusion_matrix([[1, 2]], ax=ax)
     with pytest.raises(ValueError, match="ints >= 0"):
         plot_confusion_matrix([[1, -2], [0, 1]], ax=ax)
+
+
+def test_no_scikit_learn_is_imported_even_where_one_is_installed(tmp_path):
+    # A stand-in scikit-learn on the path: importing it would show in sys.modules,
+    # so the check can fail here whether or not the real one is installed.
+    import subprocess
+
+    (tmp_path / "sklearn").mkdir()
+    (tmp_path / "sklearn" / "__init__.py").write_text("")
+    code = ("import sys, nn; X, y = nn.data.load_digits(); "
+            "nn.data.train_test_split(X, y, seed=0); print(len(X), 'sklearn' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1797", "False"]

@@ -563,3 +563,67 @@ def test_a_user_class_named_like_nns_cannot_stand_in_for_it_when_loading(tmp_pat
     own = MLP()
     own.save(tmp_path / "own.json")
     assert type(nn.load(tmp_path / "own.json")) is MLP
+
+
+# --- issue 17: a replaced layer, tied weights -------------------------------------
+
+def test_forward_follows_a_replaced_layer_and_saving_keeps_it(tmp_path):
+    model = nn.MLP(2, [4, 1], seed=0)
+    model.layers[1] = nn.Layer(4, 1, "linear", seed=5)
+    x = [0.3, -0.7]
+    by_hand = model.layers[1](model.layers[0](x))
+    assert model(x).data == by_hand.data
+    assert model.layers[1].neurons[0].w[0] in model.parameters()
+    model.save(tmp_path / "m.json")
+    assert nn.load(tmp_path / "m.json")(x).data == by_hand.data
+
+
+@pytest.mark.parametrize("replacement", [
+    lambda: nn.Layer(4, 1),                 # relu where the MLP's last layer is linear
+    lambda: nn.Layer(4, 2, "linear"),       # another width
+    lambda: nn.Dropout(0.5),
+], ids=["activation", "width", "not a Layer"])
+def test_a_layer_of_another_shape_is_refused_when_run_or_saved(replacement, tmp_path):
+    model = nn.MLP(2, [4, 1], seed=0)
+    model.layers[1] = replacement()
+    with pytest.raises(ValueError, match=r"layers\[1\]"):
+        model([0.3, -0.7])
+    with pytest.raises(ValueError, match=r"layers\[1\]"):
+        model.save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+
+
+class Tied(nn.Module):
+    def __init__(self) -> None:
+        self.first = nn.Layer(2, 2, "tanh", seed=0)
+        self.second = nn.Layer(2, 1, "linear", seed=1)
+        self.second.neurons[0].w[1] = self.first.neurons[0].w[0]   # one weight, two places
+        self.again = self.first                                     # one layer, two names
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+def test_a_shared_parameter_is_listed_once_under_its_first_name():
+    model = Tied()
+    names = [name for name, _ in model.named_parameters()]
+    assert len(model.parameters()) == 6 + 3 - 1
+    assert len(set(map(id, model.parameters()))) == len(model.parameters())
+    assert "first.neurons.0.w0" in names and "second.neurons.0.w1" not in names
+    assert not any(name.startswith("again.") for name in names)
+    assert list(model.state_dict()) == names
+    assert sum(m is model.first for m in model.modules()) == 1
+
+
+def test_optimizers_train_a_model_with_tied_weights():
+    model = Tied()
+    shared = model.first.neurons[0].w[0]
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
+    optimizer.zero_grad()
+    model([0.2, -0.4]).backward()
+    before, gradient = shared.data, shared.grad
+    assert gradient != 0.0
+    optimizer.step()
+    assert shared.data == before - 0.5 * gradient      # moved once, by the summed gradient
+    with pytest.raises(ValueError, match="the same parameter as params.0.*list it once"):
+        nn.optim.Adam([shared, shared])

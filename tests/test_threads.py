@@ -147,3 +147,39 @@ def test_two_overlapping_traces_leave_no_tracing_state_behind():
     results = run_in_threads(2, lambda i: steps[i](float(i)))
     assert results == [0.0, 3.0]
     assert float(Value(1.5)) == 1.5
+
+
+def test_overlapping_evaluating_blocks_restore_the_mode_only_when_the_last_one_ends():
+    # Thread A enters, then B; A leaves while B is still inside, then B leaves. A block
+    # that restored the mode it saw on entry would switch dropout back on under B (A saw
+    # training) and leave the model in eval mode for good (B saw eval).
+    import nn
+    from nn.module import evaluating
+
+    model = nn.MLP(2, [4, 1], dropout=0.5, seed=0)
+    a_inside, b_inside, a_left, b_may_leave = (threading.Event() for _ in range(4))
+    seen = {}
+
+    def a() -> None:
+        with evaluating(model):
+            a_inside.set()
+            b_inside.wait(timeout=60)
+        a_left.set()
+
+    def b() -> None:
+        a_inside.wait(timeout=60)
+        with evaluating(model):
+            b_inside.set()
+            a_left.wait(timeout=60)
+            seen["inside b after a left"] = [m.training for m in model.modules()]
+            b_may_leave.wait(timeout=60)
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    a_left.wait(timeout=60)
+    b_may_leave.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert seen["inside b after a left"] == [False] * len(list(model.modules()))
+    assert all(m.training for m in model.modules())

@@ -379,3 +379,108 @@ def test_importing_nn_does_not_import_torch():
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# --- issue 17: what the bridge refuses, modes it keeps ----------------------------
+
+def test_to_torch_follows_a_replaced_layer():
+    model = nn.MLP(2, [4, 1], seed=0)
+    model.layers[1] = nn.Layer(4, 1, "linear", seed=5)
+    assert_same_outputs_and_gradients(model, model.to_torch(), [[0.3, -0.7], [1.0, 0.5]])
+
+
+class ExtraRelu(nn.Module):
+    def __init__(self) -> None:
+        self.a = nn.Layer(3, 3, "linear", seed=0)
+        self.b = nn.Layer(3, 1, "linear", seed=1)
+
+    def forward(self, x):
+        return self.b([v.relu() for v in self.a(x)])
+
+
+class BranchOnInput(nn.Module):
+    def __init__(self) -> None:
+        self.a = nn.Layer(3, 3, "tanh", seed=0)
+        self.b = nn.Layer(3, 1, "linear", seed=1)
+
+    def forward(self, x):
+        if x[0] > 5:   # never true for the inputs in [-1, 1] a sample would draw
+            return self.b([v * 2 for v in self.a(x)])
+        return self.b(self.a(x))
+
+
+class TwiceTheSame(nn.Module):
+    def __init__(self) -> None:
+        self.a = nn.Layer(3, 3, "tanh", seed=0)
+
+    def forward(self, x):
+        return self.a(self.a(x))
+
+
+class ByAssignmentsAndLoop(nn.Module):
+    def __init__(self) -> None:
+        self.first = nn.Layer(3, 4, "tanh", seed=0)
+        self.middle = [nn.Layer(4, 4, "relu", seed=1), nn.Dropout(0.2, seed=0)]
+        self.last = nn.Layer(4, 2, "linear", seed=2)
+
+    def forward(self, x):
+        """Each statement passes the value through one submodule."""
+        h = self.first(x)
+        for step in self.middle:
+            h = step(h)
+        return self.last(h)
+
+
+@pytest.mark.parametrize("model", [ExtraRelu(), BranchOnInput(), TwiceTheSame()],
+                         ids=["extra relu", "branch on the input", "one layer twice"])
+def test_to_torch_refuses_a_forward_it_cannot_prove_sequential(model):
+    with pytest.raises(ValueError, match="to_torch"):
+        model.to_torch()
+
+
+def test_to_torch_reads_assignments_and_a_loop_over_a_list_of_layers():
+    model = ByAssignmentsAndLoop().eval()
+    torch_model = model.to_torch()
+    kinds = [type(m).__name__ for m in torch_model]
+    assert kinds == ["Linear", "Tanh", "Linear", "ReLU", "Dropout", "Linear"]
+    assert_same_outputs_and_gradients(model, torch_model, [[0.1, 0.2, 0.3], [-1.0, 0.5, 2.0]])
+
+
+def test_to_torch_refuses_weights_that_are_not_finite():
+    model = nn.MLP(2, [3, 1], seed=0)
+    model.layers[0].neurons[1].w[0].data = math.nan
+    with pytest.raises(ValueError, match=r"'layers\.0\.neurons\.1\.w0' is nan"):
+        model.to_torch()
+
+
+def test_to_torch_refuses_a_weight_shared_by_two_entries():
+    model = nn.MLP(2, [3, 1], seed=0)
+    model.layers[1].neurons[0].w[2] = model.layers[1].neurons[0].w[0]
+    with pytest.raises(ValueError, match="shared"):
+        model.to_torch()
+
+
+def test_from_torch_copies_every_childs_mode():
+    torch_model = seq(L(2, 4), R(), torch.nn.Dropout(0.5), L(4, 4), R(), torch.nn.Dropout(0.5),
+                      L(4, 1)).train()
+    torch_model[2].eval()
+    model = nn.from_torch(torch_model)
+    assert model.training and not model.dropouts[0].training and model.dropouts[1].training
+    x = [0.3, -0.2]
+    hidden = model.layers[0](x)
+    assert model.dropouts[0](hidden) == hidden          # this Dropout passes inputs through
+    back = model.to_torch()
+    assert [m.training for m in back] == [m.training for m in torch_model]
+
+
+def test_from_torch_refuses_meta_tensors_and_a_weight_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"layer 0 .*meta"):
+        nn.from_torch(seq(L(2, 3), R(), L(3, 1)).to("meta"))
+    torch_model = seq(L(2, 3), R(), L(3, 1))
+    torch_model[0].weight = torch.nn.Parameter(torch.zeros(3, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"layer 0 .*weight of shape 3x5"):
+        nn.from_torch(torch_model)
+    torch_model = seq(L(2, 3), R(), L(3, 1))
+    torch_model[2].bias = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match=r"layer 2 .*bias of shape 2"):
+        nn.from_torch(torch_model)

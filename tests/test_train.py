@@ -398,3 +398,46 @@ def test_ctrl_c_stops_after_the_step_under_way(moons):
     nn.fit(again, X, y, optimizer=SixSteps(again.parameters(), lr=0.05), epochs=2,
            batch_size=25, seed=3, progress=False)
     assert again.state_dict() == model.state_dict()
+
+
+# --- issue 17: inputs refused before training; nn without tqdm ------------------
+
+@pytest.mark.parametrize("bad", [[math.nan, 0.0], [0.0, -math.inf], [1e308, -1e308]],
+                         ids=["nan", "inf", "overflowing"])
+def test_fit_refuses_a_point_it_cannot_compute_with_before_training(bad):
+    X, y = nn.data.make_moons(20, noise=0.1, seed=0)
+    X = [list(row) for row in X]
+    X[5] = bad
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"fit: X\[5\]\[[01]\]"):
+        nn.fit(model, X, y, epochs=2, progress=False)
+    with pytest.raises(ValueError, match=r"fit: validation X\[5\]\[[01]\]"):
+        nn.fit(model, X[:4] + X[6:], y[:4] + y[6:], epochs=2, progress=False,
+               validation=(X, y))
+    assert model.state_dict() == before
+
+
+def test_data_sets_refuse_noise_that_makes_points_overflow():
+    with pytest.raises(ValueError, match="make_moons"):
+        nn.data.make_moons(50, noise=1e308, seed=0)
+
+
+def test_nn_imports_and_fits_with_only_the_standard_library(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.path[:] = [p for p in sys.path if 'site-packages' not in p]; "
+            f"sys.path.insert(0, {str(root)!r}); import nn; "
+            "X, y = nn.data.make_moons(20, noise=0.1, seed=0); "
+            "h = nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=2); "
+            "print(repr(h.train_loss)); print('tqdm' in sys.modules)")
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    X, y = nn.data.make_moons(20, noise=0.1, seed=0)
+    expected = nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=2, progress=False).train_loss
+    assert result.stdout.splitlines() == [repr(expected), "False"]
+    assert "fit" in result.stderr      # the plain progress lines

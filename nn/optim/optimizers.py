@@ -65,16 +65,19 @@ def _parameter_list(owner: str, params: Any) -> list[Value]:
     params = list(params)
     if not params:
         raise ValueError(f"{owner}: params is empty; there is nothing to optimize")
-    seen: set[int] = set()
+    first: dict[int, int] = {}  # id of a parameter -> where it first appears
     for i, p in enumerate(params):
         if not (hasattr(p, "data") and hasattr(p, "grad")):
             hint = " (parameter groups are not supported)" if isinstance(p, dict) else ""
             raise TypeError(f"{owner}: params[{i}] must have .data and .grad, "
                             f"got {type(p).__name__}{hint}")
-        if id(p) in seen:
-            # It would be updated twice per step.
-            raise ValueError(f"{owner}: params[{i}] appears more than once in params")
-        seen.add(id(p))
+        if id(p) in first:
+            raise ValueError(f"{owner}: params[{i}] appears more than once: it is the same "
+                             f"parameter as params[{first[id(p)]}] (a weight shared between "
+                             f"layers?); "
+                             f"list it once, or it would be updated twice per step "
+                             f"(a Module's parameters() lists a shared one once)")
+        first[id(p)] = i
     return params
 
 
