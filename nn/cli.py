@@ -30,6 +30,7 @@ from autograd import OPS
 from autograd.expression import functions as expression_functions
 from nn import data
 from nn._files import write_atomically
+from nn.exercises.cli import add_commands as add_exercise_commands
 from nn.optim import OPTIMIZERS
 
 USAGE_ERROR = 2
@@ -269,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the drawing, .svg or .png, or .html: a page that steps through "
                        "the forward and backward passes. Default: graph.svg")
     graph.set_defaults(run=run_graph)
+    add_exercise_commands(commands)
     return parser
 
 
