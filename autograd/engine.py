@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import linecache
 import math
 import sys
@@ -27,10 +28,11 @@ from autograd.ops import (
     Helper,
     ManyOperandOp,
     Op,
-    check_formula,
     dot_split,
     float_functions,
     is_new_name,
+    is_reserved,
+    normalized_formula,
     value_functions,
 )
 
@@ -412,7 +414,7 @@ def _domain_error(op: str, operands: tuple[float, ...], error: Exception) -> Val
 
 _UNARY_TEMPLATE = '''\
 def {method}(self):
-    """{doc}"""
+    {doc}
     x = self.data
     try:
         out = {forward}
@@ -426,7 +428,7 @@ def {method}(self):
 
 _BINARY_TEMPLATE = '''\
 def {method}(self, {parameter}):
-    """{doc}"""{rename}
+    {doc}{rename}
     if other.__class__ is not Value:
         other = _as_operand(other, {name!r})
         if other is None:
@@ -449,7 +451,8 @@ def method_source(op: Op, reflected: bool = False) -> str:
     """The Python source of the `Value` method that the row `op` becomes."""
     method = (op.reflected if reflected else op.method) or op.name
     derivatives = ", ".join(f"d/d{v} = {d}" for v, d in zip("xy", op.derivatives))
-    doc = f"{op.name}: out = {op.forward}; {derivatives}."
+    # Written as a string literal, escaped: no text of a row can end the docstring.
+    doc = repr(f"{op.name}: out = {op.forward}; {derivatives}.")
     if op.arity == 1:
         return _UNARY_TEMPLATE.format(method=method, name=op.name, forward=op.forward,
                                       dx=op.derivatives[0], doc=doc)
@@ -521,13 +524,20 @@ VALUE_DERIVATIVES: dict[str, tuple[Any, ...]] = {}
 _VALUE_NAMESPACE: dict[str, Any] = {}
 
 
-def _register(op: Op) -> None:
-    """Check a row's formulas, make its methods, and add it to the vocabulary."""
+def _register(op: Op) -> Op:
+    """Check a row's formulas, make its methods, and add it to the vocabulary.
+
+    The row kept (and returned) holds its formulas as checked and printed again."""
     if not isinstance(op, ManyOperandOp):
         operands = ("x", "y")[:op.arity]
-        check_formula(op.forward, operands, f"{op.name}: forward")
-        for i, d in enumerate(op.derivatives):
-            check_formula(d, (*operands, "out"), f"{op.name}: derivative {i + 1}")
+        forward = normalized_formula(op.forward, operands, f"{op.name}: forward")
+        derivatives = tuple(normalized_formula(d, (*operands, "out"),
+                                               f"{op.name}: derivative {i + 1}")
+                            for i, d in enumerate(op.derivatives))
+        op = dataclasses.replace(op, forward=forward, derivatives=derivatives)
+        value_derivatives = tuple(
+            eval(compile(f"lambda x, y, out: {d}", f"<autograd.ops d{op.name}>", "eval"),
+                 _VALUE_NAMESPACE) for d in op.derivatives)
         _install_methods(op)
         # Python's own functions (abs) already work on floats and Values alike.
         if op.name.isidentifier() and op.name not in builtins.__dict__:
@@ -537,10 +547,9 @@ def _register(op: Op) -> None:
             VOCABULARY[op.name] = Helper(on_floats, _calls_method(op.method, on_floats))
             globals()[op.name] = on_floats
         _VALUE_NAMESPACE.update(value_functions())
-        VALUE_DERIVATIVES[op.name] = tuple(
-            eval(compile(f"lambda x, y, out: {d}", f"<autograd.ops d{op.name}>", "eval"),
-                 _VALUE_NAMESPACE) for d in op.derivatives)
+        VALUE_DERIVATIVES[op.name] = value_derivatives
     OPS[op.name] = op
+    return op
 
 
 globals().update(float_functions())     # the formulas' names, for the methods made here
@@ -565,26 +574,34 @@ def define_op(name: str, forward: str, derivatives: Sequence[str], *,
     `in_expressions` is False, Expression. Bad definitions raise a ValueError here.
     """
     if not is_new_name(name):
-        raise ValueError(f"define_op: name must be an identifier not starting with '_', "
+        raise ValueError(f"define_op: name must be an ASCII identifier not starting with '_', "
                          f"got {name!r}")
     if name in OPS or name in VOCABULARY or hasattr(Value, name) or name in globals():
         raise ValueError(f"define_op: {name!r} clashes with an existing operation, function "
                          "or attribute of Value; choose another name")
+    if is_reserved(name):
+        raise ValueError(f"define_op: {name!r} is a name the generated code uses for itself "
+                         "(or a Python builtin); choose another name")
     if isinstance(derivatives, str) or not isinstance(derivatives, Sequence):
         raise ValueError(f"define_op: derivatives must be a tuple of formulas, one per "
                          f"operand, got {type(derivatives).__name__}")
-    check_formula(forward, ("x", "y"), f"define_op {name}: forward")
+    forward = normalized_formula(forward, ("x", "y"), f"define_op {name}: forward")
     arity = 2 if "y" in _names_in(forward) else 1
     if len(derivatives) != arity:
         raise ValueError(f"define_op {name}: the forward formula has {arity} operand"
                          f"{'s' if arity > 1 else ''} ({'x, y' if arity > 1 else 'x'}), so it "
                          f"needs {arity} derivative{'s' if arity > 1 else ''}, got "
                          f"{len(derivatives)}")
-    op = Op(name, forward.strip(), tuple(d.strip() if isinstance(d, str) else d
-                                         for d in derivatives),
-            in_expressions=bool(in_expressions))
-    _register(op)
-    return op
+    checked = tuple(normalized_formula(d, ("x", "y")[:arity] + ("out",),
+                                       f"define_op {name}: derivative {i + 1}")
+                    for i, d in enumerate(derivatives))
+    with _define_lock:
+        if name in OPS:
+            raise ValueError(f"define_op: {name!r} was defined meanwhile by another thread")
+        return _register(Op(name, forward, checked, in_expressions=bool(in_expressions)))
+
+
+_define_lock = threading.Lock()
 
 
 def _names_in(formula: str) -> set[str]:

@@ -36,11 +36,11 @@ __all__ = ["MAX_DEPTH", "MAX_LENGTH", "EvaluationError", "Expression", "Expressi
 
 def functions() -> dict[str, Op]:
     """The operations called by name in expressions (exp, tanh, ...), from the table."""
-    return {op.expression_name: op for op in OPS.values() if op.expression_name}
+    return {op.expression_name: op for op in tuple(OPS.values()) if op.expression_name}
 
 
 def _symbols(arity: int) -> dict[str, Op]:
-    return {op.symbol: op for op in OPS.values()
+    return {op.symbol: op for op in tuple(OPS.values())
             if op.symbol is not None and op.arity == arity and op.in_expressions}
 
 

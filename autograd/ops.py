@@ -20,6 +20,9 @@ This module is the ground floor: it imports nothing from the engine.
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
+import inspect
 import keyword
 import math
 import re
@@ -348,43 +351,164 @@ CONSTANTS = {"inf": math.inf, "nan": math.nan}
 
 
 # --- checking formulas ----------------------------------------------------------
+#
+# A formula reaches generated code only as the expression Python parsed from it,
+# printed again (so comments, odd spacing and any text outside the expression are
+# gone), after every name, call and constant in it has been checked.
 
 _ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant,
                   ast.Load, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+MAX_FORMULA_LENGTH = 2000   # characters: a formula is a line of mathematics, not a program
+MAX_FORMULA_DEPTH = 50      # nesting: deep trees make Python's compiler recurse
 
 
 def check_formula(formula: Any, allowed_operands: tuple[str, ...], where: str) -> None:
-    """Raise a ValueError unless `formula` is a formula the table can use.
+    """Raise a ValueError unless `formula` is a formula the table can use (see
+    `normalized_formula`)."""
+    normalized_formula(formula, allowed_operands, where)
 
-    Allowed: numbers, the operand names in `allowed_operands`, + - * / **,
-    unary - and +, and calls of `abs` and of the vocabulary's functions.
+
+def normalized_formula(formula: Any, allowed_operands: tuple[str, ...], where: str) -> str:
+    """`formula` checked and printed again from its parsed form, or a ValueError naming `where`.
+
+    Allowed: numbers, the operand names in `allowed_operands`, inf, nan, + - * / **,
+    unary - and +, and calls of `abs` and of the vocabulary's functions with their
+    number of arguments. Parts without operands are computed here, so a formula
+    cannot hide a huge or undefined constant. `a ** b` becomes `pow(a, b)` unless b
+    is a whole number, so that a power is real or a domain error, never complex.
     """
     if not isinstance(formula, str):
         raise ValueError(f"{where} must be a formula (str), got {type(formula).__name__}")
+    shown = repr(formula) if len(formula) <= 80 else repr(formula[:80]) + "..."
+    if len(formula) > MAX_FORMULA_LENGTH:
+        raise ValueError(f"{where}: the formula is {len(formula)} characters long, more than "
+                         f"{MAX_FORMULA_LENGTH} ({shown})")
+    if not formula.isascii():
+        raise ValueError(f"{where}: only ASCII characters are allowed in a formula ({shown}); "
+                         "write x, not a letter that only looks like it")
     try:
         tree = ast.parse(formula.strip(), mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"{where}: invalid syntax in {formula!r} ({error.msg})") from None
+        raise ValueError(f"{where}: invalid syntax in {shown} ({error.msg})") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ValueError(f"{where}: Python cannot parse {shown}") from None
+    _check_depth(tree.body, where, shown)
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_NODES):
-            raise ValueError(f"{where}: {type(node).__name__} is not allowed in a formula "
-                             f"({formula!r}); use numbers, {', '.join(allowed_operands)}, "
-                             "+ - * / **, abs and the functions of the vocabulary")
-        if isinstance(node, ast.Constant) and (
-                isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
-            raise ValueError(f"{where}: {node.value!r} is not a number ({formula!r})")
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.keywords:
-                raise ValueError(f"{where}: only plain calls f(a, b) are allowed ({formula!r})")
-        if isinstance(node, ast.Name):
-            name = node.id
-            if name in allowed_operands or name in CONSTANTS:
-                continue
-            if name == "abs" or name in VOCABULARY:
-                continue
-            raise ValueError(f"{where}: unknown name {name!r} in {formula!r}; a formula may "
-                             f"use {', '.join(allowed_operands)}, abs, "
-                             f"{', '.join(sorted(VOCABULARY))}")
+        if id(node) not in called:
+            _check_node(node, allowed_operands, where, shown)
+    return ast.unparse(_rewritten(tree.body, called, where, shown))
+
+
+def _check_depth(tree: ast.AST, where: str, shown: str) -> None:
+    # Iterative, so that a deep formula cannot exhaust the stack while it is checked.
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FORMULA_DEPTH:
+            raise ValueError(f"{where}: the formula nests deeper than {MAX_FORMULA_DEPTH} "
+                             f"({shown})")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _check_node(node: ast.AST, operands: tuple[str, ...], where: str, shown: str) -> None:
+    if not isinstance(node, _ALLOWED_NODES):
+        raise ValueError(f"{where}: {type(node).__name__} is not allowed in a formula "
+                         f"({shown}); use numbers, {', '.join(operands)}, "
+                         "+ - * / **, abs and the functions of the vocabulary")
+    if isinstance(node, ast.Constant) and (
+            isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
+        raise ValueError(f"{where}: {node.value!r} is not a number ({shown})")
+    if isinstance(node, ast.Call):
+        _check_call(node, where, shown)
+    elif isinstance(node, ast.Name) and node.id not in operands and node.id not in CONSTANTS:
+        if node.id == "abs" or node.id in VOCABULARY:
+            raise ValueError(f"{where}: {node.id} is a function; call it, as in "
+                             f"{node.id}(x) ({shown})")
+        raise ValueError(f"{where}: unknown name {node.id!r} in {shown}; a formula may "
+                         f"use {', '.join(operands)}, abs, {', '.join(sorted(VOCABULARY))}")
+
+
+def _check_call(node: ast.Call, where: str, shown: str) -> None:
+    if not isinstance(node.func, ast.Name) or node.keywords:
+        raise ValueError(f"{where}: only plain calls f(a, b) are allowed ({shown})")
+    name = node.func.id
+    if name != "abs" and name not in VOCABULARY:
+        raise ValueError(f"{where}: unknown name {name!r} in {shown}: not a function of the "
+                         f"vocabulary (abs, {', '.join(sorted(VOCABULARY))})")
+    expected = function_arity(name)
+    if len(node.args) != expected:
+        raise ValueError(f"{where}: {name} takes {expected} argument"
+                         f"{'s' if expected > 1 else ''}, got {len(node.args)} ({shown})")
+
+
+def function_arity(name: str) -> int:
+    """How many arguments the vocabulary's function `name` (or abs) takes."""
+    if name == "abs":
+        return 1
+    op = OPS.get(name)
+    if op is not None and op.arity > 0:
+        return op.arity
+    try:
+        parameters = inspect.signature(VOCABULARY[name].on_floats).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    return sum(1 for p in parameters if p.default is inspect.Parameter.empty)
+
+
+def _rewritten(node: ast.expr, called: set[int], where: str, shown: str) -> ast.expr:
+    """The tree with its operand-free parts computed and its powers made real."""
+    if not any(isinstance(n, ast.Name) and n.id not in CONSTANTS and id(n) not in called
+               for n in ast.walk(node)):
+        if isinstance(node, ast.Constant):
+            return node
+        return ast.Constant(_constant_value(node, where, shown))
+    if isinstance(node, ast.BinOp):
+        left = _rewritten(node.left, called, where, shown)
+        right = _rewritten(node.right, called, where, shown)
+        if isinstance(node.op, ast.Pow) and not _is_whole_number(right):
+            return ast.Call(ast.Name("pow", ast.Load()), [left, right], [])
+        return ast.BinOp(left, node.op, right)
+    if isinstance(node, ast.UnaryOp):
+        return ast.UnaryOp(node.op, _rewritten(node.operand, called, where, shown))
+    if isinstance(node, ast.Call):
+        return ast.Call(node.func, [_rewritten(a, called, where, shown) for a in node.args], [])
+    return node
+
+
+def _is_whole_number(node: ast.expr) -> bool:
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        value = node.operand.value
+    return isinstance(value, (int, float)) and math.isfinite(value) and value == int(value)
+
+
+def _constant_value(node: ast.expr, where: str, shown: str) -> float:
+    # Computed on floats (no unbounded integer powers), with the real pow.
+    floats = ast.Expression(_as_floats(node))
+    ast.fix_missing_locations(floats)
+    try:
+        value = eval(compile(floats, "<formula>", "eval"), {"__builtins__": {}},
+                     {**float_functions(), "abs": abs})
+    except (ArithmeticError, ValueError) as error:
+        raise ValueError(f"{where}: the constant {ast.unparse(node)} in {shown} has no "
+                         f"value as a float ({error})") from None
+    return float(value)
+
+
+def _as_floats(node: ast.expr) -> ast.expr:
+    class Floats(ast.NodeTransformer):
+        def visit_Constant(self, constant: ast.Constant) -> ast.Constant:
+            # Only numbers get here: _check_node refused every other constant.
+            return ast.Constant(float(constant.value))  # type: ignore[arg-type]
+
+        def visit_BinOp(self, binop: ast.BinOp) -> ast.expr:
+            self.generic_visit(binop)
+            if isinstance(binop.op, ast.Pow):
+                return ast.Call(ast.Name("pow", ast.Load()), [binop.left, binop.right], [])
+            return binop
+
+    return Floats().visit(copy.deepcopy(node))
 
 
 def is_number(code: str) -> bool:
@@ -397,16 +521,33 @@ def is_number(code: str) -> bool:
 
 
 def is_new_name(name: Any) -> bool:
-    return (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
-            and not name.startswith("_"))
+    """Whether `name` may name a new operation: an ASCII identifier, not a keyword, not
+    starting with '_' (the generated code's own names are kept apart, see `is_reserved`)."""
+    return (isinstance(name, str) and name.isascii() and name.isidentifier()
+            and not keyword.iskeyword(name) and not name.startswith("_"))
+
+
+# The names generated code uses for itself: a method's locals, and the compiled
+# replay's parameters and variables (p0, a1, s2, gp0, ...). An operation named
+# like one of them would be called where the other is meant.
+_GENERATED_NAMES = frozenset({"self", "other", "x", "y", "out", "dx", "dy", "error",
+                              "scale", "run", "run_forward", "fsum", "pow", "inf", "nan"})
+_GENERATED_PATTERN = re.compile(r"[A-Z]{1,2}[0-9]*|g?[a-z]{1,2}[0-9]+")
+
+
+def is_reserved(name: str) -> bool:
+    """Whether generated code already uses `name` (or Python has a builtin of that name)."""
+    return (name in _GENERATED_NAMES or name in builtins.__dict__
+            or _GENERATED_PATTERN.fullmatch(name) is not None)
 
 
 def float_functions() -> dict[str, Any]:
     """The vocabulary on floats, with inf and nan: the namespace formulas run in on floats."""
-    return {**{name: h.on_floats for name, h in VOCABULARY.items()}, **CONSTANTS,
+    # tuple(): one step that another thread's define_op cannot interrupt.
+    return {**{name: h.on_floats for name, h in tuple(VOCABULARY.items())}, **CONSTANTS,
             "fsum": math.fsum}
 
 
 def value_functions() -> dict[str, Any]:
     """The vocabulary on Values: the namespace formulas run in for higher-order gradients."""
-    return {**{name: h.on_values for name, h in VOCABULARY.items()}, **CONSTANTS}
+    return {**{name: h.on_values for name, h in tuple(VOCABULARY.items())}, **CONSTANTS}

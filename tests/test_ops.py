@@ -16,6 +16,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from hypothesis import assume, given, settings
@@ -324,3 +325,129 @@ def test_the_signatures_written_for_type_checkers_are_the_generated_ones():
     block = re.search(r"    if TYPE_CHECKING:\n(?:        #.*\n)*((?:        def .*\n)+)", source)
     written = "\n".join(line.strip() for line in block.group(1).splitlines())
     assert written == engine.type_stubs()
+
+
+# --- formulas from user code: only the checked, re-printed expression is ever run ------
+
+def _fresh(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.parametrize("where", ["forward", "derivative"])
+def test_a_formula_cannot_close_the_generated_docstring_and_run_code(where):
+    hostile = 'x #"""; print("ran") #'
+    forward, derivative = (hostile, "1.0") if where == "forward" else ("x", hostile)
+    result = _fresh(f"""
+        from autograd import Value, OPS, define_op
+        try:
+            define_op("inj", forward={forward!r}, derivatives=({derivative!r},))
+        except ValueError:
+            pass
+        else:
+            Value(2.0).inj().backward()
+            assert "#" not in OPS["inj"].forward + OPS["inj"].derivatives[0]
+        """)
+    assert result.returncode == 0, result.stderr
+    assert "ran" not in result.stdout
+
+
+@pytest.mark.parametrize("forward, derivative", [
+    ("x + 9 ** 9 ** 9", "1.0"),                 # a constant too big to compute
+    ("x * 10.0 ** 400", "1.0"),                 # one that overflows a float
+    ("x", "(-8.0) ** 0.5"),                     # a constant with no real value
+    ("x" + " ** x" * 3000, "1.0"),              # nested 3000 deep
+    ("+".join(["x"] * 100_000), "1.0"),          # 100k terms
+    ("tanh(x, x)", "1.0"),                      # wrong number of arguments
+    ("leaky_relu(x)", "1.0"),
+    ("x(1)", "1.0"),                            # calling an operand
+    ("abs", "1.0"),                             # a function that is not called
+    ("exp + x", "1.0"),
+    ("ｘ * ｘ", "2.0 * x"),                     # fullwidth letters (NFKC would make them x)
+])
+def test_formulas_that_cannot_work_everywhere_are_refused_at_define_op(forward, derivative):
+    before = dict(OPS)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="define_op"):
+        define_op("refused_formula", forward=forward, derivatives=(derivative,))
+    assert time.perf_counter() - start < 10
+    assert OPS == before and not hasattr(Value, "refused_formula")
+
+
+@pytest.mark.parametrize("name", ["ｆｕｌｌ", "self", "other", "out", "dx", "dy", "error", "x",
+                                  "L", "P", "G", "R", "IG", "scale", "gp0", "p3", "a0", "s1",
+                                  "ga2", "run", "type", "float", "Value"])
+def test_op_names_that_generated_code_uses_are_refused(name):
+    before = dict(OPS)
+    with pytest.raises(ValueError, match="define_op"):
+        define_op(name, forward="x", derivatives=("1.0",))
+    assert OPS == before
+
+
+def test_a_comment_in_a_formula_is_gone_from_the_row_and_the_steps():
+    result = _fresh(r"""
+        from autograd import Value, OPS, backward_steps, define_op
+        define_op("twice_c", forward="2 * x  # doubled \\N", derivatives=("2.0  # constant",))
+        row = OPS["twice_c"]
+        assert (row.forward, row.derivatives) == ("2 * x", ("2.0",)), row
+        step = next(backward_steps(Value(3.0, label="a").twice_c()))
+        assert "#" not in step.explanation and "doubled" not in step.explanation, step
+        """)
+    assert result.returncode == 0, result.stderr
+
+
+def test_power_in_a_formula_is_real_or_the_domain_error_of_the_op_everywhere():
+    result = _fresh("""
+        import math
+        import autograd
+        from autograd import Value, define_op, grad
+        define_op("root", forward="x ** 0.5", derivatives=("0.5 * x ** -0.5",))
+        define_op("absroot", forward="abs(x ** 0.5)", derivatives=("0.5 * x ** -0.5",))
+        for name in ("root", "absroot"):
+            try:
+                getattr(Value(-4.0), name)()
+            except ValueError as error:
+                assert name in str(error), error
+            else:
+                raise AssertionError(f"{name}(-4.0) gave a number")
+            a = Value(-4.0)
+            f = autograd.compile(lambda v: getattr(v * 1.0, name)())
+            try:
+                got = f(Value(4.0)), f(a)
+            except (ValueError, autograd.GraphChanged):
+                pass
+            else:
+                raise AssertionError(f"compiled {name}(-4.0) gave {got}")
+            assert isinstance(a.grad, float)
+        x = Value(4.0)
+        (d,) = grad(x.root(), [x], create_graph=True)
+        (d2,) = grad(d, [x])
+        assert math.isclose(d.data, 0.25) and math.isclose(d2, -0.25 / 4.0 ** 1.5), (d, d2)
+        """)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_table_can_be_read_while_an_operation_is_added():
+    import threading
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def read():
+        while not stop.is_set():
+            try:
+                functions()
+                Expression("tanh(a) * 2").evaluate({"a": 0.5})
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(300):
+            define_op(f"added_while_reading_{i}", forward="x", derivatives=("1.0",))
+    finally:
+        stop.set()
+        reader.join()
+    assert not errors, errors
