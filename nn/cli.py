@@ -21,6 +21,7 @@ import argparse
 import io
 import keyword
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,7 +81,20 @@ class CommandError(Exception):
         self.status = status
 
 
+# A number with a minus sign, as float() reads it: -2, -.5, -1e-3, -1E+308, -inf, -nan.
+# argparse itself takes only -2 and -.5 for numbers, and anything else starting with
+# "-" for an option ("unrecognized arguments: -1e-3").
+NEGATIVE_NUMBER = re.compile(r"^-(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$",
+                             re.IGNORECASE)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The pattern argparse consults to tell a negative number from an option; no
+        # option of the command looks like a number, so every match is an input.
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(USAGE_ERROR, f"valuegrad: error: {message}\n")
@@ -139,6 +153,13 @@ def _non_negative_float(text: str) -> float:
     if number < 0.0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return number
+
+
+def _path(text: str) -> Path:
+    # Path("") is Path("."): an empty --out would write into the current directory.
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
 
 
 def _layer_widths(text: str) -> list[int]:
@@ -235,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{toy['l2']:g} (digits: {digits['l2']:g})")
     train.add_argument("--seed", type=_whole_number, default=1337,
                        help="seeds the data, the initial weights and the batches. Default: 1337")
-    train.add_argument("--out", type=Path, metavar="DIR",
+    train.add_argument("--out", type=_path, metavar="DIR",
                        help="where to write the files. Default: runs/<dataset>")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.add_argument("--compile", action="store_true",
@@ -248,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load a model written by `valuegrad train` and print its output and "
         "predicted class for one point. Classes are numbered as in the data set: with one "
         "output, class 1 when it is above 0, else class 0.")
-    predict.add_argument("--model", type=Path, required=True, metavar="FILE",
+    predict.add_argument("--model", type=_path, required=True, metavar="FILE",
                          help="a model.json written by `valuegrad train`")
     predict.add_argument("inputs", type=_finite_float, nargs="+", metavar="X",
                          help="the point's coordinates")
@@ -266,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "before it")
     graph.add_argument("variables", nargs="*", metavar="NAME=VALUE",
                        help="a value for every variable of the expression")
-    graph.add_argument("--out", type=Path, default=Path("graph.svg"), metavar="FILE",
+    graph.add_argument("--out", type=_path, default=Path("graph.svg"), metavar="FILE",
                        help="the drawing, .svg or .png, or .html: a page that steps through "
                        "the forward and backward passes. Default: graph.svg")
     graph.set_defaults(run=run_graph)

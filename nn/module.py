@@ -11,7 +11,6 @@ import json
 import math
 import os
 import random
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd import Constant, Value, depends_on, no_grad, sampled
 from nn import _checks as check
-from nn._files import write_atomically
+from nn._files import parse_json, read_regular_file, write_atomically
 
 if TYPE_CHECKING:
     import torch
@@ -280,78 +279,28 @@ def load(path: str | os.PathLike) -> Module:
 
 def _read_document(path: str | os.PathLike) -> dict[str, Any]:
     where = os.fspath(path)
-    too_large = ValueError(f"{where}: larger than {MAX_FILE_BYTES} bytes, the most a saved "
-                           f"model may be (nn.module.MAX_FILE_BYTES)")
-    with open(path, "rb") as file:
-        if os.fstat(file.fileno()).st_size > MAX_FILE_BYTES:
-            raise too_large
-        # Read in pieces, at most one byte past the limit: a device such as /dev/zero,
-        # which has no size, is refused without being read to the end.
-        pieces, total = [], 0
-        while total <= MAX_FILE_BYTES:
-            piece = file.read(min(2**20, MAX_FILE_BYTES + 1 - total))
-            if not piece:
-                break
-            pieces.append(piece)
-            total += len(piece)
-    if total > MAX_FILE_BYTES:
-        raise too_large
-    raw = b"".join(pieces)
+    raw = read_regular_file(path, MAX_FILE_BYTES)
+    if raw is None:
+        raise ValueError(f"{where}: larger than {MAX_FILE_BYTES} bytes, the most a saved "
+                         f"model may be (nn.module.MAX_FILE_BYTES)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError(f"{where}: not valid JSON (not UTF-8 text: {error.reason} at "
                          f"byte {error.start})") from None
-    depth = _json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"{where}: JSON nested {depth} levels deep, more than the "
-                         f"{MAX_JSON_DEPTH} a saved model may have")
-    try:
-        document = json.loads(text, parse_int=_bounded_int)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{where}: not valid JSON ({error})") from None
-    except ValueError as error:  # from _bounded_int
-        raise ValueError(f"{where}: {error}") from None
+    document = parse_json(text, where, MAX_JSON_DEPTH, MAX_INT_DIGITS)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{where}: not a saved model (no \"format\": \"{FORMAT}\")")
-    if document.get("version") != VERSION:
-        raise ValueError(f"{where}: unsupported version {document.get('version')!r} "
+    # type() and not ==: true and 1.0 equal 1 in Python, but are not a version number.
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:
+        raise ValueError(f"{where}: unsupported version {version!r} "
                          f"(this code reads version {VERSION})")
     for key, kind in (("class", str), ("config", dict), ("state", dict)):
         if not isinstance(document.get(key), kind):
             raise ValueError(f"{where}: {key!r} must be a JSON "
                              f"{'string' if kind is str else 'object'}")
     return document
-
-
-def _json_depth(text: str) -> int:
-    """How deeply the JSON `text` nests arrays and objects, without parsing it.
-
-    Brackets inside strings are skipped; the count needs no recursion, so a file
-    nested 100,000 levels deep is measured, and refused, at once.
-    """
-    depth = deepest = 0
-    # Strings, with their escapes, are removed first; what is left has no quotes.
-    for match in _JSON_BRACKETS.finditer(text):
-        token = match.group()
-        if token == "[" or token == "{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token == "]" or token == "}":
-            depth -= 1
-    return deepest
-
-
-_JSON_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def _bounded_int(text: str) -> int:
-    # Python refuses ints of over 4300 digits with a ValueError of its own; a model
-    # has no use for more than a few digits, and float() of a longer one overflows.
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits (at most "
-                         f"{MAX_INT_DIGITS})")
-    return int(text)
 
 
 def _short_repr(value: Any, limit: int = 200) -> str:

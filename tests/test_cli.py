@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from nn import plots
 from nn.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parent.parent
 NEURON = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
 
 
@@ -280,6 +282,51 @@ def test_predict_input_errors(short_run, capsys, inputs, status, message):
     code, _, err = run(capsys, "predict", "--model", short_run / "model.json", *inputs)
     assert code == status
     assert f"valuegrad: error: {message}" in err
+
+
+@pytest.mark.parametrize("second", ["-1e-3", "-1E+2", "-1e308", "-.5", "-2"])
+def test_predict_takes_negative_numbers_as_inputs(tmp_path, capsys, second):
+    # One linear neuron: score = 2 * x0 + 3 * x1 + 0.5, computed here by hand.
+    model = nn.MLP(2, [1], activation="linear", seed=0)
+    model.load_state_dict({name: value for name, value in
+                           zip(model.state_dict(), [2.0, 3.0, 0.5])})
+    model.save(tmp_path / "m.json")
+    status, out, err = run(capsys, "predict", "--model", tmp_path / "m.json", "0.1", second)
+    assert status == 0, err
+    assert f"score: {2 * 0.1 + 3 * float(second) + 0.5:.6g}" in out
+
+
+@pytest.mark.parametrize("text", ["-inf", "-Infinity", "-nan"])
+def test_predict_negative_non_finite_inputs_are_refused_as_inputs(tmp_path, capsys, text):
+    nn.MLP(2, [1], seed=0).save(tmp_path / "m.json")
+    status, _, err = run(capsys, "predict", "--model", tmp_path / "m.json", "0.1", text)
+    assert status == 2
+    assert f"valuegrad: error: argument X: must be a finite number, got '{text}'" in err
+
+
+def test_predict_a_fifo_as_model_is_refused(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    # In a process of its own: a command that opened the FIFO would wait for a writer.
+    result = subprocess.run([sys.executable, "-m", "nn.cli", "predict", "--model", str(fifo),
+                             "1", "2"], capture_output=True, text=True, timeout=20,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1
+    assert (f"valuegrad: error: cannot load the model: {fifo}: not a regular file (a FIFO)"
+            in result.stderr)
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["train", "--epochs", "1", "--no-progress", "--out", ""], "--out"),
+    (["graph", "x", "x=1", "--out", ""], "--out"),
+    (["predict", "--model", "", "1", "2"], "--model"),
+])
+def test_an_empty_path_is_refused(tmp_path, capsys, monkeypatch, argv, option):
+    monkeypatch.chdir(tmp_path)   # where an empty path would have written
+    status, _, err = run(capsys, *argv)
+    assert status == 2
+    assert f"valuegrad: error: argument {option}: must not be empty" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_predict_needs_a_model(capsys):

@@ -72,10 +72,23 @@ class Bounded:
         return False
 
 
+def load_in_a_process(path, prelude=""):
+    """What nn.load(path) says in a process of its own, which cannot hang the tests."""
+    code = (f"import os, sys, nn\n{prelude}\n"
+            "try:\n    nn.load(sys.argv[1])\n"
+            "except ValueError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                            text=True, timeout=20, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 # --- model files ----------------------------------------------------------------------
 
-def test_dev_zero_is_refused_after_reading_at_most_the_limit():
-    with pytest.raises(ValueError, match=r"^/dev/zero: larger than \d+ bytes"):
+def test_dev_zero_is_refused_before_it_is_opened():
+    with pytest.raises(ValueError, match=r"^/dev/zero: not a regular file \(a character "
+                                         r"device\)"):
         nn.load("/dev/zero")
 
 
@@ -99,6 +112,87 @@ def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path):
     document["note"] = '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ \\" {{{{{{{{{{{{{{{{{{{{{{{{{{'
     model = nn.load(write_json(tmp_path / "m.json", document))
     assert model.state_dict() == document["state"]
+
+
+def test_an_unclosed_string_of_escaped_quotes_is_measured_in_linear_time(tmp_path):
+    # '["\\"\\"\\"...' never closes: a scanner that retries every quote is quadratic
+    # (1 MB took about 50 minutes); a linear one answers at once.
+    path = tmp_path / "quotes.json"
+    path.write_text('["' + '\\"' * (2**19))
+    assert path.stat().st_size > 2**20
+    assert load_in_a_process(path).startswith(f"{path}: not valid JSON")
+
+
+def test_json_exactly_at_the_depth_limit_loads_and_one_past_it_is_refused(tmp_path):
+    # The document itself is one level; "note" adds the rest. The limit is 20 levels.
+    document = saved_document(note=json.loads("[" * 19 + "]" * 19))
+    model = nn.load(write_json(tmp_path / "m20.json", document))
+    assert model.state_dict() == document["state"]
+    document = saved_document(note=json.loads("[" * 20 + "]" * 20))
+    with pytest.raises(ValueError, match=r"nested 21 levels deep, more than the 20 "):
+        nn.load(write_json(tmp_path / "m21.json", document))
+
+
+@pytest.mark.parametrize("where", ["top", "state"])
+def test_duplicate_keys_are_refused(tmp_path, where):
+    text = json.dumps(saved_document())
+    if where == "top":
+        text = text.replace('"version": 1,', '"version": 1, "version": 1,')
+        key = "version"
+    else:
+        text = text.replace('"layers.0.neurons.0.b": 0.0',
+                            '"layers.0.neurons.0.b": 0.0, "layers.0.neurons.0.b": 5.0')
+        key = "layers.0.neurons.0.b"
+    assert text.count(f'"{key}"') == 2
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: duplicate key '{key}'"):
+        nn.load(path)
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1", 2, None])
+def test_a_version_other_than_the_int_1_is_refused(tmp_path, version):
+    path = write_json(tmp_path / "m.json", saved_document(version=version))
+    with pytest.raises(ValueError, match=rf"unsupported version {re.escape(repr(version))} "):
+        nn.load(path)
+
+
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    # Opening a FIFO for reading waits for a writer: if load opened it, this would hang.
+    assert load_in_a_process(fifo) == f"{fifo}: not a regular file (a FIFO)\n"
+    # Not even opened without waiting (opening some devices does something).
+    never_open = ("import builtins\n"
+                  "def refuse(*args, **kwargs): raise SystemExit('opened')\n"
+                  "os.open = builtins.open = refuse\n")
+    assert load_in_a_process(fifo, never_open) == f"{fifo}: not a regular file (a FIFO)\n"
+
+
+def test_a_file_swapped_for_a_fifo_after_the_check_is_still_not_waited_for(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    # os.stat answers as if a regular file stood there when load looked.
+    prelude = ("real_stat = os.stat\n"
+               "os.stat = lambda path, *a, **k: real_stat(sys.executable if "
+               "os.fspath(path) == sys.argv[1] else path, *a, **k)\n")
+    assert load_in_a_process(fifo, prelude) == f"{fifo}: not a regular file (a FIFO)\n"
+
+
+def test_a_file_that_reports_a_small_size_is_still_read_at_most_one_byte_past_the_limit(
+        tmp_path, monkeypatch):
+    # Files in /proc, or on some network file systems, report a size of 0 whatever they hold.
+    path = write_json(tmp_path / "m.json", saved_document())
+    monkeypatch.setattr(nn_module, "MAX_FILE_BYTES", path.stat().st_size - 1)
+    real_fstat = os.fstat
+
+    def size_zero(descriptor):
+        result = real_fstat(descriptor)
+        return os.stat_result((*result[:6], 0, *result[7:]))
+
+    monkeypatch.setattr(os, "fstat", size_zero)
+    with pytest.raises(ValueError, match=r"larger than \d+ bytes"):
+        nn.load(path)
 
 
 @pytest.mark.parametrize("number", ["9" * 400, "-" + "9" * 5000])
@@ -287,7 +381,7 @@ def test_train_out_with_a_nul_character_is_a_clear_error(capsys):
 def test_predict_from_dev_zero_is_a_clear_error(capsys):
     status, _, err = run(capsys, "predict", "--model", "/dev/zero", "1", "2")
     assert status == 1
-    assert "/dev/zero: larger than" in error_line(err)
+    assert "/dev/zero: not a regular file (a character device)" in error_line(err)
 
 
 @pytest.mark.parametrize("inputs", [["nan", "1"], ["1e999", "1"]])
