@@ -49,9 +49,16 @@ screenshots: docs demo $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench
 
-lint: $(VENV)/.installed-dev
+# The npm packages (the pages' linter, the site's browser packages), exactly as the
+# lockfile pins them; installed again only when the lockfile changes.
+node_modules/.installed: package-lock.json
+	npm ci
+	touch $@
+
+lint: $(VENV)/.installed-dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	npx eslint .
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

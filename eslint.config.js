@@ -13,4 +13,10 @@ export default [
       globals: { ...globals.browser, ...globals.worker },
     },
   },
+  {
+    // The pages' scripts are inlined into a classic <script> element of a page that is
+    // one self-contained file: scripts, not modules.
+    files: ["autograd/pages/*.js", "nn/pages/*.js"],
+    languageOptions: { sourceType: "script", globals: { ...globals.browser } },
+  },
 ];

@@ -215,6 +215,44 @@ def test_page_steps_inline_in_a_notebook_export(watch, tmp_path):
     page.screenshot(path=tmp_path / "notebook.png")
 
 
+def test_step_through_view_is_driven_by_another_page(watch, tmp_path):
+    # A page of its own (as the site's playground) holds the view and calls the script:
+    # one view replaced by the next, the first one's keys gone with it.
+    from autograd.page import page_file, script_json
+
+    first, second = step_through(neuron()["o"]), step_through(Value(2.0, label="a") * 3)
+    path = tmp_path / "host.html"
+    path.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        '<input id="typing"><div id="here"></div>'
+        f'<script>{page_file("graph.js")}\n'
+        f"var views = [{script_json(first.data)}, {script_json(second.data)}];\n"
+        f"var markup = [{script_json({'m': first.view})}.m, {script_json({'m': second.view})}.m];\n"
+        "var here = document.getElementById('here');\n"
+        "function open(k) {\n"
+        "  if (window.view) window.view.destroy();\n"
+        "  here.innerHTML = markup[k];\n"
+        "  window.view = stepThrough(views[k], here);\n"
+        "}\n"
+        "open(0);</script></body></html>", encoding="utf-8")
+    page = watch(path).page
+    assert page.inner_text("#position") == "step 0 / 11"
+    page.click("#next")
+    assert page.inner_text("#explanation") == "x1*w1 = x1 * w1 = -6.0"
+    page.focus("#typing")
+    page.keyboard.press("ArrowRight")   # keys typed into a field are the field's
+    assert page.inner_text("#position") == "step 1 / 11"
+    page.evaluate("window.oldSlider = here.querySelector('#slider'); open(1)")
+    assert page.inner_text("#position") == "step 0 / 3"
+    page.click("#position")
+    page.keyboard.press("ArrowRight")
+    assert page.inner_text("#position") == "step 1 / 3"
+    assert page.inner_text("#explanation") == second.data["forward"][0]["text"]
+    assert page.evaluate("oldSlider.value") == "1"   # the first view no longer listens
+    page.keyboard.press("End")
+    assert page.inner_text("#heading") == "step 1 of 1: " + second.data["backward"][0]["heading"]
+
+
 # --- the training replay ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -123,6 +123,34 @@ def test_hostile_labels_are_text(label):
     assert page.count("<svg") == 1 and page.count("function show(") == 1
 
 
+def test_both_pages_are_made_of_the_package_files_and_share_one_stylesheet():
+    from importlib import resources
+
+    def text(package, name):
+        return resources.files(package).joinpath("pages").joinpath(name).read_text("utf-8")
+
+    graph = step_through(neuron()["o"]).html
+    X, y = [[0.0, 0.0], [1.0, 1.0]], [0, 1]
+    replay = TrainingReplay(line_model, X, y, resolution=4)
+    training = replay.html(nn.History(train_loss=[]))
+    css = text("autograd", "page.css")
+    for page in (graph, training):
+        assert page.count("<style>") == 1 and f"<style>{css}</style>" in page
+    assert text("autograd", "graph.js") in graph
+    assert text("nn", "training.js") in training
+    # The view's markup is a file of its own, which a page around the view can reuse.
+    before_svg = text("autograd", "step-through.html").partition("%SVG%")[0]
+    assert before_svg and before_svg in graph
+    assert '<body class="graph-page">' in graph and '<body class="training-page">' in training
+
+
+def test_graph_page_offers_its_view_and_data_for_another_page():
+    page = step_through(neuron()["o"])
+    assert page.view.count("<svg") == 1 and page.view in page.html
+    assert page.data == page_data(page.html)
+    assert 'id="next"' in page.view and "<script" not in page.view
+
+
 def test_repr_html_is_the_page_in_an_iframe():
     page = step_through(neuron()["o"])
     shown = page._repr_html_()
